@@ -1,0 +1,22 @@
+"""Symbolic derivations of the book, each a :class:`Derivation` whose ``verify()`` fails if the algebra is wrong.
+
+One module per chapter:
+
+* :mod:`~kdmath.derivations.temperature` (chapter 1),
+* :mod:`~kdmath.derivations.soft_gradient` (chapter 2),
+* :mod:`~kdmath.derivations.high_temperature` (chapter 3),
+* :mod:`~kdmath.derivations.zero_temperature` (chapter 4).
+"""
+
+from . import high_temperature, soft_gradient, temperature, zero_temperature
+from ._core import Derivation, DerivationError, Step
+
+__all__ = [
+    "Derivation",
+    "DerivationError",
+    "Step",
+    "temperature",
+    "soft_gradient",
+    "high_temperature",
+    "zero_temperature",
+]

@@ -1,0 +1,183 @@
+r"""Distillation losses.
+
+The book's convention (notation page): with teacher soft targets
+:math:`p = \sigma_T(z_t)` and student soft predictions :math:`q = \sigma_T(z_s)`,
+
+.. math::
+
+    L = (1-\alpha)\,\mathrm{CE}\big(y, \sigma_1(z_s)\big)
+        + \alpha\, T^2\, \mathrm{KL}(p \,\|\, q),
+
+so ``alpha`` weights the **soft** term. Source note 002 and several libraries let
+``alpha`` weight the hard term instead; with those, pass ``1 - alpha`` here.
+
+Every loss is a sum over the class axis (the last one) for each position; the
+``reduction`` then acts on the remaining leading axes:
+
+* ``"batchmean"``: the mean over all positions (over examples for ``(N, K)``
+  logits; over every token of every sequence for ``(B, L, K)`` logits),
+* ``"sum"``: the sum over all positions,
+* ``"none"``: the per-position losses, of shape ``logits.shape[:-1]``.
+
+(``torch.nn.functional.kl_div(..., reduction="mean")`` divides by the number of
+*elements*, i.e. also by ``K``; no reduction here does that.)
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+from ._checks import (
+    REDUCTIONS,
+    SOFT_LOSSES,
+    check_choice,
+    check_logits,
+    check_same_shape,
+    check_target,
+    check_temperature,
+    check_weight,
+    working_dtype,
+)
+from .softmax import _log_softmax_t
+
+
+def _reduce(per_position: torch.Tensor, reduction: str) -> torch.Tensor:
+    if reduction == "none":
+        return per_position
+    if reduction == "sum":
+        return per_position.sum()
+    return per_position.mean() if per_position.numel() else per_position.sum()
+
+
+def _check_pair(student_logits, teacher_logits):
+    check_logits(student_logits, "student_logits")
+    check_logits(teacher_logits, "teacher_logits")
+    check_same_shape(student_logits, teacher_logits)
+    student = working_dtype(student_logits)
+    return student, working_dtype(teacher_logits).to(student.dtype)
+
+
+def _soft_terms(student, teacher, T):
+    """Per-position KL(p || q) and cross-entropy -sum p log q, both at temperature T."""
+    log_q = _log_softmax_t(student, T)
+    log_p = _log_softmax_t(teacher, T)
+    p = log_p.exp()
+    cross_entropy = -(p * log_q).sum(-1)
+    # p_i log p_i is 0 where p_i underflows to 0; log_p is always finite, so no 0 * inf.
+    neg_entropy = (p * log_p).sum(-1)
+    return neg_entropy + cross_entropy, cross_entropy
+
+
+def kl_divergence(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    *,
+    T: float = 1.0,
+    reduction: str = "batchmean",
+) -> torch.Tensor:
+    r"""Return :math:`\mathrm{KL}(p\,\|\,q) = \sum_i p_i \log(p_i/q_i)` with :math:`p=\sigma_T(z_t)`, :math:`q=\sigma_T(z_s)`.
+
+    Note the argument order: the student comes first, as in :func:`kd_loss`, but the
+    divergence is measured *from the teacher* (the teacher's distribution is the
+    first argument of KL).
+    """
+    student, teacher = _check_pair(student_logits, teacher_logits)
+    T = check_temperature(T)
+    check_choice(reduction, "reduction", REDUCTIONS)
+    kl, _ = _soft_terms(student, teacher, T)
+    return _reduce(kl, reduction)
+
+
+def soft_cross_entropy(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    *,
+    T: float = 1.0,
+    reduction: str = "batchmean",
+) -> torch.Tensor:
+    r"""Return :math:`-\sum_i p_i \log q_i`, the cross-entropy form of the soft term.
+
+    It equals :func:`kl_divergence` plus the teacher's entropy :math:`H(p)`, which
+    does not depend on the student, so both forms have the same gradient.
+    """
+    student, teacher = _check_pair(student_logits, teacher_logits)
+    T = check_temperature(T)
+    check_choice(reduction, "reduction", REDUCTIONS)
+    _, cross_entropy = _soft_terms(student, teacher, T)
+    return _reduce(cross_entropy, reduction)
+
+
+def hard_cross_entropy(
+    student_logits: torch.Tensor, target: torch.Tensor, *, reduction: str = "batchmean"
+) -> torch.Tensor:
+    r"""Return :math:`\mathrm{CE}(y, \sigma_1(z_s)) = -\log \sigma_1(z_s)_y`, the usual label loss at T = 1."""
+    check_logits(student_logits, "student_logits")
+    check_target(target, student_logits)
+    check_choice(reduction, "reduction", REDUCTIONS)
+    log_q1 = _log_softmax_t(working_dtype(student_logits), 1.0)
+    per_position = -log_q1.gather(-1, target.long().unsqueeze(-1)).squeeze(-1)
+    return _reduce(per_position, reduction)
+
+
+def kd_loss(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    target: Optional[torch.Tensor] = None,
+    *,
+    T: float,
+    alpha: float,
+    reduction: str = "batchmean",
+    soft_loss: str = "kl",
+    t_squared: bool = True,
+) -> torch.Tensor:
+    r"""Return the distillation loss :math:`(1-\alpha)\,\mathrm{CE}(y,\sigma_1(z_s)) + \alpha\,T^2\,\mathrm{KL}(p\|q)`.
+
+    Parameters
+    ----------
+    student_logits, teacher_logits:
+        Floating tensors of the same shape ``(..., K)``. Pass the teacher's logits
+        detached unless you mean to train the teacher too.
+    target:
+        Integer class indices of shape ``(...)``, or ``None`` for the soft term
+        alone, in which case ``alpha`` must be 1.
+    T:
+        Temperature, finite and > 0.
+    alpha:
+        Weight of the soft term, in [0, 1].
+    reduction:
+        ``"batchmean"`` (default), ``"sum"`` or ``"none"``; see the module docstring.
+    soft_loss:
+        ``"kl"`` for :math:`\mathrm{KL}(p\|q)` or ``"cross_entropy"`` for
+        :math:`-\sum p_i\log q_i` (larger by :math:`H(p)`, same gradient).
+    t_squared:
+        Multiply the soft term by :math:`T^2` (default, as in Hinton et al.) so that
+        its gradient does not vanish as ``T`` grows.
+    """
+    student, teacher = _check_pair(student_logits, teacher_logits)
+    T = check_temperature(T)
+    alpha = check_weight(alpha)
+    check_choice(reduction, "reduction", REDUCTIONS)
+    check_choice(soft_loss, "soft_loss", SOFT_LOSSES)
+    if not isinstance(t_squared, bool):
+        raise TypeError(f"t_squared must be a bool, got {type(t_squared).__name__}")
+    if target is None:
+        if alpha != 1.0:
+            raise ValueError(f"alpha must be 1 when target is None (soft term only), got {alpha}")
+    else:
+        check_target(target, student_logits)
+    return _reduce(_kd_per_position(student, teacher, target, T, alpha, soft_loss, t_squared), reduction)
+
+
+def _kd_per_position(student, teacher, target, T, alpha, soft_loss="kl", t_squared=True):
+    """The unchecked per-position loss, for callers (the trainer) that validated once."""
+    kl, cross_entropy = _soft_terms(student, teacher, T)
+    soft = kl if soft_loss == "kl" else cross_entropy
+    scale = T * T if t_squared else 1.0
+    loss = alpha * scale * soft
+    if target is not None and alpha != 1.0:
+        log_q1 = _log_softmax_t(student, 1.0)
+        hard = -log_q1.gather(-1, target.long().unsqueeze(-1)).squeeze(-1)
+        loss = loss + (1.0 - alpha) * hard
+    return loss
