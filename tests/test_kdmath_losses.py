@@ -1,0 +1,119 @@
+"""Distillation losses and their closed-form gradient, against a float64 reference and autograd."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import kdmath
+from kdmath import limits
+
+from . import reference
+
+
+def _random_case(seed, shape, K, scale=3.0):
+    g = torch.Generator().manual_seed(seed)
+    zs = torch.randn(*shape, K, dtype=torch.float64, generator=g) * scale
+    zt = torch.randn(*shape, K, dtype=torch.float64, generator=g) * scale
+    y = torch.randint(0, K, shape, generator=g)
+    return zs, zt, y
+
+
+cases = st.tuples(
+    st.integers(0, 10_000),
+    st.sampled_from([(1,), (5,), (2, 3)]),
+    st.integers(2, 7),
+    st.floats(-2, 2).map(lambda e: 10.0**e),
+    st.floats(0.0, 1.0),
+    st.sampled_from(["batchmean", "sum", "none"]),
+    st.sampled_from(["kl", "cross_entropy"]),
+    st.booleans(),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=cases)
+def test_kd_loss_matches_reference_and_kd_grad_matches_autograd(case):
+    seed, shape, K, T, alpha, reduction, soft_loss, t_squared = case
+    zs, zt, y = _random_case(seed, shape, K)
+    zs.requires_grad_(True)
+    loss = kdmath.kd_loss(zs, zt, y, T=T, alpha=alpha, reduction=reduction, soft_loss=soft_loss, t_squared=t_squared)
+    per_position = reference.kd_loss_per_position(
+        zs.detach().numpy(), zt.numpy(), y.numpy(), T, alpha, soft_loss, t_squared
+    )
+    want = {"none": per_position, "sum": per_position.sum(), "batchmean": per_position.mean()}[reduction]
+    np.testing.assert_allclose(loss.detach().numpy(), want, rtol=1e-10, atol=1e-12)
+
+    loss.sum().backward()
+    closed = kdmath.kd_grad(zs.detach(), zt, y, T=T, alpha=alpha, reduction=reduction, soft_loss=soft_loss, t_squared=t_squared)
+    torch.testing.assert_close(closed, zs.grad, rtol=1e-9, atol=1e-12)
+
+
+def test_soft_only_loss_and_forms():
+    zs, zt, _ = _random_case(3, (4,), 5)
+    T = 2.5
+    kl = kdmath.kl_divergence(zs, zt, T=T, reduction="none")
+    ce = kdmath.soft_cross_entropy(zs, zt, T=T, reduction="none")
+    p = kdmath.softmax_t(zt, T)
+    teacher_entropy = -(p * p.log()).sum(-1)
+    torch.testing.assert_close(ce - kl, teacher_entropy, rtol=1e-12, atol=1e-12)
+    assert (kl >= 0).all()
+    soft = kdmath.kd_loss(zs, zt, T=T, alpha=1.0, reduction="none")
+    torch.testing.assert_close(soft, T**2 * kl)
+    assert kdmath.kl_divergence(zt, zt, T=T).item() == pytest.approx(0.0, abs=1e-14)
+
+
+def test_alpha_zero_is_plain_cross_entropy():
+    zs, zt, y = _random_case(4, (6,), 4)
+    want = torch.nn.functional.cross_entropy(zs, y)
+    got = kdmath.kd_loss(zs, zt, y, T=4.0, alpha=0.0)
+    torch.testing.assert_close(got, want)
+    torch.testing.assert_close(kdmath.hard_cross_entropy(zs, y), want)
+
+
+def test_batchmean_matches_torch_kl_div_batchmean():
+    zs, zt, _ = _random_case(5, (8,), 6)
+    T = 3.0
+    want = torch.nn.functional.kl_div(
+        torch.log_softmax(zs / T, -1), torch.log_softmax(zt / T, -1), reduction="batchmean", log_target=True
+    )
+    torch.testing.assert_close(kdmath.kl_divergence(zs, zt, T=T), want)
+
+
+def test_loss_is_finite_at_extreme_temperatures_in_float32():
+    g = torch.Generator().manual_seed(6)
+    zs = (torch.rand(16, 10, generator=g) * 2 - 1) * 1e4
+    zt = (torch.rand(16, 10, generator=g) * 2 - 1) * 1e4
+    y = torch.randint(0, 10, (16,), generator=g)
+    for T in (1e-4, 1.0, 1e4):
+        zs_ = zs.clone().requires_grad_(True)
+        loss = kdmath.kd_loss(zs_, zt, y, T=T, alpha=0.5)
+        loss.backward()
+        assert torch.isfinite(loss) and torch.isfinite(zs_.grad).all(), T
+        assert torch.isfinite(kdmath.kd_grad(zs, zt, y, T=T, alpha=0.5)).all()
+
+
+def test_high_and_zero_temperature_closed_forms():
+    zs, zt, _ = _random_case(7, (5,), 6, scale=1.0)
+    T = 1e4
+    exact = (kdmath.softmax_t(zs, T) - kdmath.softmax_t(zt, T)) / T
+    torch.testing.assert_close(limits.high_temperature_soft_grad(zs, zt, T), exact, rtol=1e-3, atol=1e-16)
+    scaled = kdmath.kd_loss(zs, zt, T=T, alpha=1.0, reduction="none")
+    torch.testing.assert_close(limits.high_temperature_soft_loss_limit(zs, zt), scaled, rtol=1e-3, atol=0)
+    torch.testing.assert_close(
+        limits.first_order_softmax_t(zs, T), kdmath.softmax_t(zs, T), rtol=1e-7, atol=0
+    )
+    torch.testing.assert_close(
+        limits.hinton_first_order_softmax_t(zs, T), kdmath.softmax_t(zs, T), rtol=1e-7, atol=0
+    )
+
+    teacher = torch.tensor([[3.0, 3.0, 1.0, -2.0]], dtype=torch.float64)
+    torch.testing.assert_close(limits.zero_temperature_targets(teacher), torch.tensor([[0.5, 0.5, 0.0, 0.0]], dtype=torch.float64))
+    student = torch.tensor([[0.0, 1.0, 2.5, -1.0]], dtype=torch.float64)
+    T = 1e-3
+    scaled_by_T = T * kdmath.kl_divergence(student, teacher, T=T, reduction="none")
+    torch.testing.assert_close(scaled_by_T, limits.zero_temperature_soft_loss_limit(student, teacher), rtol=0, atol=5e-3)
+    assert limits.zero_temperature_soft_loss_limit(student, teacher).item() == pytest.approx(2.5 - 0.5)
