@@ -25,7 +25,7 @@ import torch
 
 from ._checks import REDUCTIONS, SOFT_LOSSES, check_choice, check_target, check_temperature, check_weight
 from .losses import _check_pair
-from .softmax import _log_softmax_t
+from .softmax import _softmax_t
 
 
 def kd_grad(
@@ -59,15 +59,14 @@ def kd_grad(
     else:
         check_target(target, student_logits)
 
-    q = _log_softmax_t(student, T).exp()
-    p = _log_softmax_t(teacher, T).exp()
     soft_factor = alpha * (T if t_squared else 1.0 / T)
-    grad = soft_factor * (q - p)
+    # q and p are fresh tensors, so the arithmetic can be done in place.
+    grad = _softmax_t(student, T).sub_(_softmax_t(teacher, T)).mul_(soft_factor)
     if target is not None and alpha != 1.0:
-        q1 = _log_softmax_t(student, 1.0).exp()
-        one_hot = torch.nn.functional.one_hot(target.long(), student.shape[-1]).to(q1.dtype)
-        grad = grad + (1.0 - alpha) * (q1 - one_hot)
+        grad.add_(_softmax_t(student, 1.0), alpha=1.0 - alpha)
+        index = target.long().unsqueeze(-1)
+        grad.scatter_add_(-1, index, torch.full(index.shape, alpha - 1.0, dtype=grad.dtype, device=grad.device))
     if reduction == "batchmean":
         positions = student.numel() // student.shape[-1]
-        grad = grad / max(positions, 1)
+        grad.div_(max(positions, 1))
     return grad

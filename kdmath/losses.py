@@ -167,7 +167,71 @@ def kd_loss(
             raise ValueError(f"alpha must be 1 when target is None (soft term only), got {alpha}")
     else:
         check_target(target, student_logits)
+    if torch.is_grad_enabled() and (student_logits.requires_grad or teacher_logits.requires_grad):
+        return _KDLoss.apply(student_logits, teacher_logits, target, T, alpha, reduction, soft_loss, t_squared)
     return _reduce(_kd_per_position(student, teacher, target, T, alpha, soft_loss, t_squared), reduction)
+
+
+class _KDLoss(torch.autograd.Function):
+    """kd_loss with its backward pass in closed form (chapter 2), instead of autograd through the graph.
+
+    Student gradient: ``alpha*s/T*(q - p) + (1-alpha)*(softmax(z_s) - e_y)`` with ``s = T**2``
+    (or 1); teacher gradient: ``alpha*s/T * p * (log p - log q - KL)`` for the KL form and
+    ``alpha*s/T * p * (-log q - CE)`` for the cross-entropy form. Both are tested against
+    autograd of the plain expression. Not twice differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx, student_logits, teacher_logits, target, T, alpha, reduction, soft_loss, t_squared):
+        student = working_dtype(student_logits)
+        teacher = working_dtype(teacher_logits).to(student.dtype)
+        log_q = _log_softmax_t(student, T)
+        log_p = _log_softmax_t(teacher, T)
+        p = log_p.exp()
+        cross_entropy = -(p * log_q).sum(-1)
+        soft = (p * log_p).sum(-1) + cross_entropy if soft_loss == "kl" else cross_entropy
+        soft_weight = alpha * (T * T if t_squared else 1.0)
+        per_position = soft_weight * soft
+        hard_weight = 1.0 - alpha if target is not None else 0.0
+        if hard_weight:
+            log_q1 = _log_softmax_t(student, 1.0)
+            per_position = per_position - hard_weight * log_q1.gather(-1, target.long().unsqueeze(-1)).squeeze(-1)
+            ctx.save_for_backward(log_q, log_p, soft, log_q1, target)
+        else:
+            ctx.save_for_backward(log_q, log_p, soft)
+        ctx.settings = (T, soft_weight, hard_weight, reduction, soft_loss, student_logits.dtype, teacher_logits.dtype)
+        return _reduce(per_position, reduction)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_output):
+        T, soft_weight, hard_weight, reduction, soft_loss, student_dtype, teacher_dtype = ctx.settings
+        saved = ctx.saved_tensors
+        log_q, log_p, soft = saved[:3]
+        positions = max(log_q.numel() // log_q.shape[-1], 1)
+        if reduction == "none":
+            upstream = grad_output.unsqueeze(-1)
+        elif reduction == "sum":
+            upstream = grad_output
+        else:
+            upstream = grad_output / positions
+        p = log_p.exp()
+        student_grad = teacher_grad = None
+        if ctx.needs_input_grad[0]:
+            student_grad = (log_q.exp() - p).mul_(soft_weight / T)
+            if hard_weight:
+                log_q1, target = saved[3], saved[4]
+                student_grad.add_(log_q1.exp(), alpha=hard_weight)
+                index = target.long().unsqueeze(-1)
+                student_grad.scatter_add_(
+                    -1, index, torch.full(index.shape, -hard_weight, dtype=student_grad.dtype, device=student_grad.device)
+                )
+            student_grad = (student_grad * upstream).to(student_dtype)
+        if ctx.needs_input_grad[1]:
+            centred = (log_p - log_q) if soft_loss == "kl" else -log_q
+            teacher_grad = p * (centred - soft.unsqueeze(-1)) * (soft_weight / T)
+            teacher_grad = (teacher_grad * upstream).to(teacher_dtype)
+        return student_grad, teacher_grad, None, None, None, None, None, None
 
 
 def _kd_per_position(student, teacher, target, T, alpha, soft_loss="kl", t_squared=True):

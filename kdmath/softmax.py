@@ -26,6 +26,10 @@ def _log_softmax_t(logits: torch.Tensor, T: float, dim: int = -1) -> torch.Tenso
     return torch.log_softmax(_scaled_shifted(logits, T, dim), dim=dim)
 
 
+def _softmax_t(logits: torch.Tensor, T: float, dim: int = -1) -> torch.Tensor:
+    return torch.softmax(_scaled_shifted(logits, T, dim), dim=dim)
+
+
 def log_softmax_t(logits: torch.Tensor, T: float, dim: int = -1) -> torch.Tensor:
     r"""Return :math:`\log \sigma_T(z)` along ``dim``.
 
