@@ -38,7 +38,7 @@ def test_generic_K_derivations(K):
 def test_chapter_derivations(build):
     d = build()
     assert d.steps, "a derivation must have steps"
-    assert d.verify() is d
+    d.verify()
 
 
 def test_wrong_jacobian_factor_is_rejected():
@@ -71,6 +71,6 @@ def test_wrong_inequality_and_undecidable_steps_fail():
 
 
 def test_limit_to_infinity_is_compared_exactly():
-    assert Derivation("oo").add("diverges", sp.Limit(T, T, sp.oo), sp.oo).verify()
+    Derivation("oo").add("diverges", sp.Limit(T, T, sp.oo), sp.oo).verify()
     with pytest.raises(DerivationError):
         Derivation("oo").add("does not converge to 1", sp.Limit(T, T, sp.oo), 1).verify()

@@ -87,6 +87,7 @@ class Derivation:
         return self
 
     def verify(self) -> "Derivation":
+        """Raise :class:`DerivationError` at the first step that does not hold; return self otherwise."""
         for number, step in enumerate(self.steps, start=1):
             try:
                 ok = step.holds()
@@ -108,6 +109,6 @@ class Derivation:
             display(Markdown(f"**Step {number}.** {step.text}"))
             display(Math(step.latex()))
 
-    def _repr_latex_(self) -> str:
-        body = r" \\ ".join(step.latex() for step in self.steps)
-        return rf"$\begin{{gathered}}{body}\end{{gathered}}$"
+    def __repr__(self) -> str:
+        # Short and deterministic: a notebook cell that ends in ``d.verify()`` shows this line.
+        return f"Derivation({self.title!r}, {len(self.steps)} steps)"
