@@ -74,5 +74,6 @@ def soft_loss_limit(K: int = 3) -> Derivation:
         kl,
         eps**2 * gap + sp.O(eps**3),
         "~",
+        shown=(sp.Symbol(r"\mathrm{KL}(p\|q)"), eps**2 * gap + sp.O(eps**3)),
     )
     return d

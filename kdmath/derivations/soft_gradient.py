@@ -63,11 +63,19 @@ def soft_target_gradient(K: int = 3) -> Derivation:
         r"$\frac1K\big((z_{s,i} - \bar z_s) - (z_{t,i} - \bar z_t)\big)$, so $\frac1T(q_i-p_i) = \Theta(1/T^2)$.",
         sp.Matrix(K, 1, lambda i, _: sp.Limit(T**2 * (q[i] - p[i]) / T, T, sp.oo)),
         sp.Matrix(K, 1, lambda i, _: centred_gap[i]),
+        shown=(
+            sp.Matrix(K, 1, lambda i, _: sp.Limit(sp.Symbol(rf"T^2 \cdot \tfrac1T (q_{i + 1} - p_{i + 1})"), T, sp.oo, "-")),
+            sp.Matrix(K, 1, lambda i, _: centred_gap[i]),
+        ),
     )
     d.add(
         r"Hence the $T^2$-scaled gradient $T(q_i - p_i)$ tends to the same finite limit: it is $\Theta(1)$ in $T$.",
         sp.Matrix(K, 1, lambda i, _: sp.Limit(T * (q[i] - p[i]), T, sp.oo)),
         sp.Matrix(K, 1, lambda i, _: centred_gap[i]),
+        shown=(
+            sp.Matrix(K, 1, lambda i, _: sp.Limit(T * (qs[i] - ps[i]), T, sp.oo, "-")),
+            sp.Matrix(K, 1, lambda i, _: centred_gap[i]),
+        ),
     )
     return d
 
@@ -86,5 +94,10 @@ def combined_gradient(K: int = 3, label: int = 0) -> Derivation:
         r"$\partial L/\partial z_{s,i} = (1-\alpha)\big(\sigma_1(z_s)_i - [i = y]\big) + \alpha T (q_i - p_i)$.",
         sp.Matrix(K, 1, lambda i, _: sp.diff(loss, zs[i])),
         sp.Matrix(K, 1, lambda i, _: (1 - alpha) * (q1[i] - kronecker(i, label)) + alpha * T * (q[i] - p[i])),
+        shown=(
+            sp.Matrix(K, 1, lambda i, _: sp.Symbol(rf"\frac{{\partial L}}{{\partial z_{{s,{i + 1}}}}}")),
+            sp.Matrix(K, 1, lambda i, _: (1 - alpha) * (sp.Symbol(rf"\sigma_1(z_s)_{{{i + 1}}}") - kronecker(i, label))
+                      + alpha * T * (sp.Symbol(f"q_{i + 1}") - sp.Symbol(f"p_{i + 1}"))),
+        ),
     )
     return d

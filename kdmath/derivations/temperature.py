@@ -136,17 +136,20 @@ def entropy_monotonicity(K: int = 3) -> Derivation:
         r"$H = \log Z - \frac1T\sum_i q_i z_i$.",
         H,
         log_partition - mean_q / T,
+        shown=(sp.Symbol("H"), sp.Symbol(r"\log Z") - sp.Symbol(r"\sum_i q_i z_i") / T),
     )
     d.add(
         r"Differentiating in $T$: $\frac{dH}{dT} = \frac{1}{T^3}\Big(\sum_i q_i z_i^2 - \big(\sum_i q_i z_i\big)^2\Big)$.",
         sp.Derivative(H, T),
         (second_moment - mean_q**2) / T**3,
+        shown=(sp.Symbol(r"\frac{dH}{dT}"), sp.Symbol(r"\frac{1}{T^3}\Big(\sum_i q_i z_i^2 - \big(\sum_i q_i z_i\big)^2\Big)")),
     )
     d.add(
         r"Because $\sum_i q_i = 1$, the bracket is the variance of the logits under $q$: "
         r"$\sum_i q_i (z_i - \bar z_q)^2$ with $\bar z_q = \sum_i q_i z_i$.",
         second_moment - mean_q**2,
         variance,
+        shown=(sp.Symbol(r"\sum_i q_i z_i^2 - \big(\sum_i q_i z_i\big)^2"), sp.Symbol(r"\sum_i q_i (z_i - \bar z_q)^2")),
     )
     d.add(
         r"A weighted sum of squares with positive weights is never negative, whatever the centre $m$: "
@@ -159,5 +162,6 @@ def entropy_monotonicity(K: int = 3) -> Derivation:
         r"At the ends: $H \to \log K$ as $T \to \infty$.",
         sp.Limit(H, T, sp.oo),
         sp.log(K),
+        shown=(sp.Limit(sp.Symbol("H"), T, sp.oo), sp.log(K)),
     )
     return d

@@ -38,6 +38,10 @@ def soft_term_limits() -> Derivation:
     kl_dis = _kl(teacher, disagreeing)
     kl_agree = _kl((0, -1, -2), agreeing)
     T_ = 1 / beta
+    KL = sp.Symbol(r"\mathrm{KL}(p\|q)")
+
+    def lim(expr):
+        return sp.Limit(expr, beta, sp.oo)
 
     d = Derivation("Zero-temperature limits of the soft term")
     for value, pi in zip((1, 0, 0), p):
@@ -50,16 +54,19 @@ def soft_term_limits() -> Derivation:
         r"Student disagreeing by a margin $d$: $T\,\mathrm{KL}(p\|q) \to d = \max_j z_{s,j} - z_{s,1}$.",
         sp.Limit(T_ * kl_dis, beta, sp.oo),
         d_gap,
+        shown=(lim(KL / beta), d_gap),
     )
     d.add(
         r"So the unscaled soft term diverges like $d/T$.",
         sp.Limit(kl_dis, beta, sp.oo),
         sp.oo,
+        shown=(lim(KL), sp.oo),
     )
     d.add(
         r"And the $T^2$-scaled soft term vanishes (like $T d$).",
         sp.Limit(T_**2 * kl_dis, beta, sp.oo),
         0,
+        shown=(lim(KL / beta**2), 0),
     )
     for value, qi, pi in zip((-1, 1, 0), q, p):
         d.add(
@@ -77,10 +84,12 @@ def soft_term_limits() -> Derivation:
         r"A student agreeing with the teacher, $z_s = (0, -\tfrac12, -3)$ against $z_t = (0, -1, -2)$: the KL tends to zero...",
         sp.Limit(kl_agree, beta, sp.oo),
         0,
+        shown=(lim(KL), 0),
     )
     d.add(
         r"...faster than any power of $T$; even $\mathrm{KL}/T^3 \to 0$.",
         sp.Limit(kl_agree * beta**3, beta, sp.oo),
         0,
+        shown=(lim(KL * beta**3), 0),
     )
     return d
