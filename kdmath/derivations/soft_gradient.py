@@ -64,7 +64,8 @@ def soft_target_gradient(K: int = 3) -> Derivation:
         sp.Matrix(K, 1, lambda i, _: sp.Limit(T**2 * (q[i] - p[i]) / T, T, sp.oo)),
         sp.Matrix(K, 1, lambda i, _: centred_gap[i]),
         shown=(
-            sp.Matrix(K, 1, lambda i, _: sp.Limit(sp.Symbol(rf"T^2 \cdot \tfrac1T (q_{i + 1} - p_{i + 1})"), T, sp.oo, "-")),
+            sp.Matrix(K, 1, lambda i, _: sp.Limit(
+                sp.Mul(T**2, sp.Mul(1 / T, qs[i] - ps[i], evaluate=False), evaluate=False), T, sp.oo, "-")),
             sp.Matrix(K, 1, lambda i, _: centred_gap[i]),
         ),
     )
