@@ -46,7 +46,7 @@ def jacobian(K: int = 3) -> Derivation:
         r"Each column of the Jacobian sums to zero: the probabilities stay normalised, $\sum_i \partial q_i/\partial z_j = 0$.",
         sp.ones(1, K) * J,
         sp.zeros(1, K),
-        shown=(sp.Symbol(r"\mathbf{1}^\top J"), sp.zeros(1, K)),
+        shown=(sp.Symbol(r"{\mathbf{1}^\top J}"), sp.zeros(1, K)),
     )
     d.add(
         r"Each row sums to zero too: adding the same constant to every logit leaves $q$ unchanged, $J\mathbf 1 = 0$.",
@@ -136,20 +136,20 @@ def entropy_monotonicity(K: int = 3) -> Derivation:
         r"$H = \log Z - \frac1T\sum_i q_i z_i$.",
         H,
         log_partition - mean_q / T,
-        shown=(sp.Symbol("H"), sp.Symbol(r"\log Z") - sp.Symbol(r"\sum_i q_i z_i") / T),
+        shown=(sp.Symbol("H"), sp.Symbol(r"{\log Z}") - sp.Symbol(r"{\sum_i q_i z_i}") / T),
     )
     d.add(
         r"Differentiating in $T$: $\frac{dH}{dT} = \frac{1}{T^3}\Big(\sum_i q_i z_i^2 - \big(\sum_i q_i z_i\big)^2\Big)$.",
         sp.Derivative(H, T),
         (second_moment - mean_q**2) / T**3,
-        shown=(sp.Symbol(r"\frac{dH}{dT}"), sp.Symbol(r"\frac{1}{T^3}\Big(\sum_i q_i z_i^2 - \big(\sum_i q_i z_i\big)^2\Big)")),
+        shown=(sp.Symbol(r"{\frac{dH}{dT}}"), sp.Symbol(r"{\frac{1}{T^3}\Big(\sum_i q_i z_i^2 - \big(\sum_i q_i z_i\big)^2\Big)}")),
     )
     d.add(
         r"Because $\sum_i q_i = 1$, the bracket is the variance of the logits under $q$: "
         r"$\sum_i q_i (z_i - \bar z_q)^2$ with $\bar z_q = \sum_i q_i z_i$.",
         second_moment - mean_q**2,
         variance,
-        shown=(sp.Symbol(r"\sum_i q_i z_i^2 - \big(\sum_i q_i z_i\big)^2"), sp.Symbol(r"\sum_i q_i (z_i - \bar z_q)^2")),
+        shown=(sp.Symbol(r"{\sum_i q_i z_i^2 - \big(\sum_i q_i z_i\big)^2}"), sp.Symbol(r"{\sum_i q_i (z_i - \bar z_q)^2}")),
     )
     d.add(
         r"A weighted sum of squares with positive weights is never negative, whatever the centre $m$: "
