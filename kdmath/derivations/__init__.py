@@ -6,15 +6,20 @@ One module per chapter:
 * :mod:`~kdmath.derivations.soft_gradient` (chapter 2),
 * :mod:`~kdmath.derivations.high_temperature` (chapter 3),
 * :mod:`~kdmath.derivations.zero_temperature` (chapter 4).
+
+``kdmath.derivations.symbols`` holds the shared symbols (``T``, ``eps`` = 1/T, ``beta`` = 1/T,
+``alpha``) and helpers that build logit vectors and softmax expressions.
 """
 
 from . import high_temperature, soft_gradient, temperature, zero_temperature
+from . import _symbols as symbols
 from ._core import Derivation, DerivationError, Step
 
 __all__ = [
     "Derivation",
     "DerivationError",
     "Step",
+    "symbols",
     "temperature",
     "soft_gradient",
     "high_temperature",
