@@ -64,25 +64,12 @@ def browser():
         browser.close()
 
 
-# Two messages the themes print on every page, whatever the book contains; neither is about
-# a missing file. sphinx-thebe (pulled in by jupyter-book) declares the same constant twice;
-# pydata-sphinx-theme complains that a fresh browser profile has no saved light/dark mode.
-KNOWN_THEME_NOISE = (
-    "Identifier 'THEBE_JS_URL' has already been declared",
-    "Got invalid theme mode",
-)
-
-
 def _open(browser, url):
     """Load a page; return it with the console errors and failed or off-machine requests seen."""
     page = browser.new_page()
     problems = []
-    def note(message):
-        if not any(noise in message for noise in KNOWN_THEME_NOISE):
-            problems.append(message)
-
-    page.on("console", lambda m: note(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: note(f"page error: {e}"))
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
     page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
     page.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "data:", "blob:", "about:"))
@@ -112,8 +99,13 @@ def test_book_pages_render(server, browser, page_name):
     assert not problems, problems
     if page_name == "book/notation":
         _check_math(page)
-        # labelled equations are numbered
-        assert page.locator("span.eqno").count() >= 3
+        # the labels the chapters cite ({eq}`kd-loss`, ...) exist, and their equations are numbered
+        for label in ("temperature-softmax", "kl-divergence", "kd-loss"):
+            equation = page.locator(f"#equation-{label}")
+            assert equation.count() == 1, f"no equation labelled {label}"
+            number = equation.locator("span.eqno").inner_text()  # "(2)" and a "#" permalink
+            assert re.match(r"\(\d+\)", number.strip()), f"equation {label} has no number: {number!r}"
+            assert equation.locator("mjx-container").count() == 1, f"equation {label} is not typeset"
     page.close()
 
 
@@ -136,9 +128,27 @@ def test_no_page_loads_scripts_or_styles_from_the_network():
     external = re.compile(r"""<(?:script[^>]*\ssrc|link[^>]*\shref)=["'](?:https?:)?//""", re.I)
     offenders = []
     for html in SITE.rglob("*.html"):
-        for match in external.finditer(html.read_text(errors="replace")):
-            tag = html.read_text(errors="replace")[match.start(): match.start() + 160]
+        text = html.read_text(errors="replace")
+        for match in external.finditer(text):
+            tag = text[match.start(): match.start() + 160]
             if "<link" in tag and "stylesheet" not in tag and "preload" not in tag:
                 continue  # plain links (a canonical URL, an icon elsewhere) load nothing on page view
             offenders.append(f"{html.relative_to(SITE)}: {tag[:120]}")
+    assert not offenders, offenders[:10]
+
+
+# Hosts that serve scripts, styles or fonts. No built page may name one, even in an inline script
+# that would load it later (sphinx-thebe does so; book/_ext/kdbook_offline.py removes it).
+CDN_HOSTS = re.compile(
+    r"https?://[^\s\"'<>]*(?:unpkg\.com|jsdelivr\.net|cdnjs\.cloudflare\.com|googleapis\.com|gstatic\.com"
+    r"|cdn\.[a-z0-9.-]+|require(?:js)?\.org|polyfill\.io)",
+    re.I,
+)
+
+
+def test_no_page_names_a_cdn():
+    offenders = []
+    for html in SITE.rglob("*.html"):
+        for match in CDN_HOSTS.finditer(html.read_text(errors="replace")):
+            offenders.append(f"{html.relative_to(SITE)}: {match.group(0)[:120]}")
     assert not offenders, offenders[:10]
