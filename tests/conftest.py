@@ -1,0 +1,27 @@
+"""Shared pytest set-up.
+
+nbval (0.10 and 0.11) runs each notebook cell with ``store_history=False``. IPython then decides
+whether a trailing ``;`` silences a cell's value by looking at the *last stored* input, which is
+not the cell being run, so under nbval ``ax.legend();`` still shows ``<matplotlib.legend.Legend
+at 0x...>`` although Jupyter (and the book build) shows nothing. The notebooks' stored outputs
+are made by Jupyter, so every such cell would "differ". (nbval issue #194, IPython issue #14162.)
+
+The fix: run the cells with ``store_history=True``, as Jupyter itself does. nbval compares
+neither execution counts nor history, so nothing else changes. This file is loaded whenever
+pytest is given the ``tests`` folder, as ``make test`` does (``pytest tests notebooks --nbval``).
+"""
+
+from __future__ import annotations
+
+try:
+    from nbval.kernel import RunningKernel
+except ImportError:  # nbval not installed: nothing to patch
+    RunningKernel = None
+
+
+def _execute_cell_input_with_history(self, cell_input, allow_stdin=None):
+    return self.kc.execute(cell_input, store_history=True, allow_stdin=allow_stdin, stop_on_error=False)
+
+
+if RunningKernel is not None and hasattr(RunningKernel, "execute_cell_input"):
+    RunningKernel.execute_cell_input = _execute_cell_input_with_history
