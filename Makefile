@@ -13,47 +13,58 @@ STAMPS := .stamps
 # download several GB of CUDA packages instead.
 TORCH_PIN := torch==2.13.0
 
-.PHONY: book test bench setup clean
+.PHONY: book test bench setup clean distclean
 
-setup: $(STAMPS)/python $(STAMPS)/static
+# The stamps live inside what they stand for, so that deleting .venv or _static_vendor by hand
+# makes the next `make` set it up again; a second `make` with nothing deleted reinstalls nothing.
+INSTALLED := $(VENV)/.kdbook-installed
+MATHJAX := _static_vendor/mathjax/tex-chtml.js
 
-$(STAMPS)/venv:
+setup: $(INSTALLED) $(MATHJAX)
+
+$(VENV)/pyvenv.cfg:
 	$(PYTHON) -m venv $(VENV)
-	@mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/python: $(STAMPS)/venv pyproject.toml requirements/lock.txt
+# torch first and pinned; then kdmath with the book and test extras, at the locked versions.
+$(INSTALLED): $(VENV)/pyvenv.cfg pyproject.toml requirements/lock.txt
 	$(PIP) install --quiet "$(TORCH_PIN)"
 	$(PIP) install --quiet -c requirements/lock.txt -e ".[book,test]"
 	@touch $@
 
 # MathJax from the npm registry, served by the book itself so that math renders offline.
-$(STAMPS)/static: package.json package-lock.json
+$(MATHJAX): package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	rm -rf _static_vendor && mkdir -p _static_vendor/mathjax
 	cp -r node_modules/mathjax/es5/tex-chtml.js node_modules/mathjax/es5/input node_modules/mathjax/es5/output \
 	      node_modules/mathjax/es5/a11y node_modules/mathjax/es5/ui node_modules/mathjax/es5/adaptors \
 	      node_modules/mathjax/es5/sre _static_vendor/mathjax/
-	@mkdir -p $(STAMPS) && touch $@
+	@touch $@
 
-# Headless Chromium (Debian's package) for the test of the rendered site; the test skips
-# with a message where it cannot be installed.
+# Headless Chromium (Debian's package) for the test of the rendered site. Stamped only once it is
+# there, so that a machine where it could not be installed tries again next time; the test skips
+# with a message where it is missing.
 $(STAMPS)/chromium:
 	@if [ -x /usr/bin/chromium ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	    || echo "warning: could not install chromium; the site test will be skipped"; \
 	else echo "warning: chromium is not installed and cannot be installed here; the site test will be skipped"; fi
-	@mkdir -p $(STAMPS) && touch $@
+	@if [ -x /usr/bin/chromium ]; then mkdir -p $(STAMPS) && touch $@; fi
 
 book: setup
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
 
 test: book $(STAMPS)/chromium
-	$(PY) -m pytest tests notebooks --nbval --sanitize-with tests/sanitize.cfg -p no:cacheprovider
+	$(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with tests/sanitize.cfg -p no:cacheprovider
 
 bench: setup
 	$(PY) benchmarks/run.py
 
+# The build, the copied MathJax and the caches; the virtual environment stays.
 clean:
 	rm -rf _build _static_vendor $(STAMPS) .pytest_cache .hypothesis
+
+# Everything `make` made, the virtual environment and node_modules included.
+distclean: clean
+	rm -rf $(VENV) node_modules kdmath.egg-info
