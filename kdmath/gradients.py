@@ -23,8 +23,7 @@ from typing import Optional
 
 import torch
 
-from ._checks import REDUCTIONS, SOFT_LOSSES, check_choice, check_target, check_temperature, check_weight
-from .losses import _check_pair
+from .losses import _check_kd_arguments
 from .softmax import _softmax_t
 
 
@@ -46,18 +45,9 @@ def kd_grad(
     unscaled); ``soft_loss`` does not change the gradient and is accepted only so
     that the two functions share a signature.
     """
-    student, teacher = _check_pair(student_logits, teacher_logits)
-    T = check_temperature(T)
-    alpha = check_weight(alpha)
-    check_choice(reduction, "reduction", REDUCTIONS)
-    check_choice(soft_loss, "soft_loss", SOFT_LOSSES)
-    if not isinstance(t_squared, bool):
-        raise TypeError(f"t_squared must be a bool, got {type(t_squared).__name__}")
-    if target is None:
-        if alpha != 1.0:
-            raise ValueError(f"alpha must be 1 when target is None (soft term only), got {alpha}")
-    else:
-        check_target(target, student_logits)
+    student, teacher, T, alpha = _check_kd_arguments(
+        student_logits, teacher_logits, target, T, alpha, reduction, soft_loss, t_squared
+    )
 
     soft_factor = alpha * (T if t_squared else 1.0 / T)
     # q and p are fresh tensors, so the arithmetic can be done in place.

@@ -163,18 +163,9 @@ def kd_loss(
         Multiply the soft term by :math:`T^2` (default, as in Hinton et al.) so that
         its gradient does not vanish as ``T`` grows.
     """
-    student, teacher = _check_pair(student_logits, teacher_logits)
-    T = check_temperature(T)
-    alpha = check_weight(alpha)
-    check_choice(reduction, "reduction", REDUCTIONS)
-    check_choice(soft_loss, "soft_loss", SOFT_LOSSES)
-    if not isinstance(t_squared, bool):
-        raise TypeError(f"t_squared must be a bool, got {type(t_squared).__name__}")
-    if target is None:
-        if alpha != 1.0:
-            raise ValueError(f"alpha must be 1 when target is None (soft term only), got {alpha}")
-    else:
-        check_target(target, student_logits)
+    student, teacher, T, alpha = _check_kd_arguments(
+        student_logits, teacher_logits, target, T, alpha, reduction, soft_loss, t_squared
+    )
     if torch.is_grad_enabled() and (student_logits.requires_grad or teacher_logits.requires_grad):
         return _KDLoss.apply(student_logits, teacher_logits, target, T, alpha, reduction, soft_loss, t_squared)
     return _reduce(_kd_per_position(student, teacher, target, T, alpha, soft_loss, t_squared), reduction)
@@ -239,6 +230,23 @@ class _KDLoss(torch.autograd.Function):
             teacher_grad = p * (centred - soft.unsqueeze(-1)) * (soft_weight / T)
             teacher_grad = (teacher_grad * upstream).to(teacher_dtype)
         return student_grad, teacher_grad, None, None, None, None, None, None
+
+
+def _check_kd_arguments(student_logits, teacher_logits, target, T, alpha, reduction, soft_loss, t_squared):
+    """The checks shared by kd_loss and kd_grad; returns the working tensors and the scalars."""
+    student, teacher = _check_pair(student_logits, teacher_logits)
+    T = check_temperature(T)
+    alpha = check_weight(alpha)
+    check_choice(reduction, "reduction", REDUCTIONS)
+    check_choice(soft_loss, "soft_loss", SOFT_LOSSES)
+    if not isinstance(t_squared, bool):
+        raise TypeError(f"t_squared must be a bool, got {type(t_squared).__name__}")
+    if target is None:
+        if alpha != 1.0:
+            raise ValueError(f"alpha must be 1 when target is None (soft term only), got {alpha}")
+    else:
+        check_target(target, student_logits)
+    return student, teacher, T, alpha
 
 
 def _kd_per_position(student, teacher, target, T, alpha, soft_loss="kl", t_squared=True):

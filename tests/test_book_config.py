@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from .book_toc import toc_entries
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -14,20 +16,12 @@ def _config():
     return yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
-def _toc_files():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [chapter["file"] for chapter in part["chapters"]]
-    return files
-
-
 def _notebooks():
     return sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 def test_every_toc_entry_exists_and_every_notebook_is_in_the_toc():
-    files = _toc_files()
+    files = toc_entries()
     for entry in files:
         candidates = [ROOT / f"{entry}{ext}" for ext in (".md", ".ipynb")]
         assert any(c.exists() for c in candidates), f"_toc.yml lists {entry}, which does not exist"

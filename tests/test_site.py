@@ -14,7 +14,8 @@ import threading
 from pathlib import Path
 
 import pytest
-import yaml
+
+from .book_toc import toc_entries
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
@@ -25,15 +26,7 @@ ARGS = [
 ]
 
 
-def _toc_pages():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = [toc["root"]]
-    for part in toc.get("parts", []):
-        pages += [chapter["file"] for chapter in part["chapters"]]
-    return pages
-
-
-CHAPTERS = [p for p in _toc_pages() if p.startswith("notebooks/")]
+CHAPTERS = [p for p in toc_entries() if p.startswith("notebooks/")]
 
 pytestmark = pytest.mark.skipif(not (SITE / "index.html").exists(), reason="the site is not built: run `make book`")
 

@@ -7,8 +7,8 @@ at 0x...>`` although Jupyter (and the book build) shows nothing. The notebooks' 
 are made by Jupyter, so every such cell would "differ". (nbval issue #194, IPython issue #14162.)
 
 The fix: run the cells with ``store_history=True``, as Jupyter itself does. nbval compares
-neither execution counts nor history, so nothing else changes. This file is loaded whenever
-pytest is given the ``tests`` folder, as ``make test`` does (``pytest tests notebooks --nbval``).
+neither execution counts nor history, so nothing else changes. This file sits at the top of the
+repository so that it is loaded however pytest is pointed at the notebooks.
 """
 
 from __future__ import annotations
