@@ -23,7 +23,7 @@ from typing import Optional
 
 import torch
 
-from .losses import _check_kd_arguments
+from .losses import _check_kd_arguments, _student_grad
 from .softmax import _softmax_t
 
 
@@ -50,12 +50,9 @@ def kd_grad(
     )
 
     soft_factor = alpha * (T if t_squared else 1.0 / T)
-    # q and p are fresh tensors, so the arithmetic can be done in place.
-    grad = _softmax_t(student, T).sub_(_softmax_t(teacher, T)).mul_(soft_factor)
-    if target is not None and alpha != 1.0:
-        grad.add_(_softmax_t(student, 1.0), alpha=1.0 - alpha)
-        index = target.long().unsqueeze(-1)
-        grad.scatter_add_(-1, index, torch.full(index.shape, alpha - 1.0, dtype=grad.dtype, device=grad.device))
+    hard_weight = 1.0 - alpha if target is not None else 0.0
+    q1 = _softmax_t(student, 1.0) if hard_weight else None
+    grad = _student_grad(_softmax_t(student, T), _softmax_t(teacher, T), q1, target, soft_factor, hard_weight)
     if reduction == "batchmean":
         positions = student.numel() // student.shape[-1]
         grad.div_(max(positions, 1))

@@ -184,16 +184,10 @@ class _KDLoss(torch.autograd.Function):
     def forward(ctx, student_logits, teacher_logits, target, T, alpha, reduction, soft_loss, t_squared):
         student = working_dtype(student_logits)
         teacher = working_dtype(teacher_logits).to(student.dtype)
-        log_q = _log_softmax_t(student, T)
-        log_p = _log_softmax_t(teacher, T)
-        kl, cross_entropy = _soft_terms_from_logs(log_q, log_p)
-        soft = kl if soft_loss == "kl" else cross_entropy
-        soft_weight = alpha * (T * T if t_squared else 1.0)
-        per_position = soft_weight * soft
-        hard_weight = 1.0 - alpha if target is not None else 0.0
+        per_position, (log_q, log_p, soft, log_q1, soft_weight, hard_weight) = _kd_forward(
+            student, teacher, target, T, alpha, soft_loss, t_squared
+        )
         if hard_weight:
-            log_q1 = _log_softmax_t(student, 1.0)
-            per_position = per_position - hard_weight * log_q1.gather(-1, target.long().unsqueeze(-1)).squeeze(-1)
             ctx.save_for_backward(log_q, log_p, soft, log_q1, target)
         else:
             ctx.save_for_backward(log_q, log_p, soft)
@@ -216,14 +210,8 @@ class _KDLoss(torch.autograd.Function):
         p = log_p.exp()
         student_grad = teacher_grad = None
         if ctx.needs_input_grad[0]:
-            student_grad = (log_q.exp() - p).mul_(soft_weight / T)
-            if hard_weight:
-                log_q1, target = saved[3], saved[4]
-                student_grad.add_(log_q1.exp(), alpha=hard_weight)
-                index = target.long().unsqueeze(-1)
-                student_grad.scatter_add_(
-                    -1, index, torch.full(index.shape, -hard_weight, dtype=student_grad.dtype, device=student_grad.device)
-                )
+            q1, target = (saved[3].exp(), saved[4]) if hard_weight else (None, None)
+            student_grad = _student_grad(log_q.exp(), p, q1, target, soft_weight / T, hard_weight)
             student_grad = (student_grad * upstream).to(student_dtype)
         if ctx.needs_input_grad[1]:
             centred = (log_p - log_q) if soft_loss == "kl" else -log_q
@@ -249,14 +237,35 @@ def _check_kd_arguments(student_logits, teacher_logits, target, T, alpha, reduct
     return student, teacher, T, alpha
 
 
+def _kd_forward(student, teacher, target, T, alpha, soft_loss, t_squared):
+    """The unchecked per-position loss, and the pieces its closed-form gradient needs."""
+    log_q = _log_softmax_t(student, T)
+    log_p = _log_softmax_t(teacher, T)
+    kl, cross_entropy = _soft_terms_from_logs(log_q, log_p)
+    soft = kl if soft_loss == "kl" else cross_entropy
+    soft_weight = alpha * (T * T if t_squared else 1.0)
+    loss = soft_weight * soft
+    hard_weight = 1.0 - alpha if target is not None else 0.0
+    log_q1 = None
+    if hard_weight:
+        log_q1 = _log_softmax_t(student, 1.0)
+        loss = loss - hard_weight * log_q1.gather(-1, target.long().unsqueeze(-1)).squeeze(-1)
+    return loss, (log_q, log_p, soft, log_q1, soft_weight, hard_weight)
+
+
 def _kd_per_position(student, teacher, target, T, alpha, soft_loss="kl", t_squared=True):
     """The unchecked per-position loss, for callers (the trainer) that validated once."""
-    kl, cross_entropy = _soft_terms(student, teacher, T)
-    soft = kl if soft_loss == "kl" else cross_entropy
-    scale = T * T if t_squared else 1.0
-    loss = alpha * scale * soft
-    if target is not None and alpha != 1.0:
-        log_q1 = _log_softmax_t(student, 1.0)
-        hard = -log_q1.gather(-1, target.long().unsqueeze(-1)).squeeze(-1)
-        loss = loss + (1.0 - alpha) * hard
-    return loss
+    return _kd_forward(student, teacher, target, T, alpha, soft_loss, t_squared)[0]
+
+
+def _student_grad(q, p, q1, target, soft_factor, hard_weight):
+    """``soft_factor * (q - p) + hard_weight * (q1 - e_y)`` per position, computed in place on ``q``.
+
+    The closed form of chapter 2, shared by :func:`kdmath.kd_grad` and kd_loss's backward pass.
+    """
+    grad = q.sub_(p).mul_(soft_factor)
+    if hard_weight:
+        grad.add_(q1, alpha=hard_weight)
+        index = target.long().unsqueeze(-1)
+        grad.scatter_add_(-1, index, torch.full(index.shape, -hard_weight, dtype=grad.dtype, device=grad.device))
+    return grad
