@@ -1,0 +1,573 @@
+"""The checks behind the claims ledger: one function per claim that code can decide.
+
+Each function recomputes what a source note states, by an independent route where one exists,
+and returns a :class:`~kdmath.ledger.Finding` whose verdict comes from the computation alone:
+a check of a correct claim returns ``verified`` only because the numbers agree, a check of a
+wrong one returns ``corrected`` or ``false`` only because they do not (or because a
+counterexample was found). The registry states the verdict each check is expected to reach,
+and the test suite fails when the two part ways.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .. import limits
+from ..gradients import kd_grad
+from ..losses import hard_cross_entropy, kd_loss, kl_divergence, soft_cross_entropy
+from ..softmax import entropy_t, entropy_t_dT, softmax_t, softmax_t_jacobian
+from ._finding import (
+    CORRECTED,
+    FALSE,
+    VACUOUS,
+    VERIFIED,
+    Finding,
+    agrees_to_shown_digits,
+    false_if,
+    fmt,
+    verified_if,
+)
+
+F64 = torch.float64
+
+
+def _random_logits(shape, seed, scale=3.0):
+    generator = torch.Generator().manual_seed(seed)
+    return scale * torch.randn(*shape, generator=generator, dtype=F64)
+
+
+def _logits_for(probabilities, T):
+    """Logits that give ``probabilities`` at temperature ``T`` (up to a constant)."""
+    return T * torch.as_tensor(probabilities, dtype=F64).log()
+
+
+def _autograd_soft_gradient(z_s, z_t, T, scale=1.0):
+    z_s = z_s.clone().requires_grad_(True)
+    loss = scale * kl_divergence(z_s, z_t, T=T, reduction="sum")
+    (grad,) = torch.autograd.grad(loss, z_s)
+    return grad
+
+
+# --- chapter 1: the temperature softmax -------------------------------------------------------
+
+
+def temperature_softmax_definition() -> Finding:
+    z = _random_logits((64, 7), seed=1)
+    worst = 0.0
+    for T in (0.3, 1.0, 4.0, 50.0):
+        direct = torch.exp(z / T) / torch.exp(z / T).sum(-1, keepdim=True)
+        worst = max(worst, (softmax_t(z, T) - direct).abs().max().item())
+    return verified_if(worst < 1e-12, f"`softmax_t` and exp(z/T)/sum exp(z/T) agree to {worst:.1e}", worst=worst)
+
+
+def softmax_jacobian() -> Finding:
+    z = _random_logits((6,), seed=2)
+    worst = 0.0
+    for T in (0.5, 1.0, 3.0):
+        q = softmax_t(z, T)
+        stated = (torch.diag(q) - torch.outer(q, q)) / T
+        numeric = torch.autograd.functional.jacobian(lambda v: softmax_t(v, T), z)
+        worst = max(worst, (numeric - stated).abs().max().item())
+    return verified_if(worst < 1e-12, f"(1/T) q_i (delta_ij - q_j) matches autograd's Jacobian to {worst:.1e}")
+
+
+def diagonal_only_jacobian() -> Finding:
+    """003 §1.2 writes only the diagonal; used alone it gives a wrong gradient direction."""
+    z = torch.tensor([2.0, 1.0, 0.0, -1.0], dtype=F64)
+    T = 1.0
+    q = softmax_t(z, T)
+    upstream = torch.tensor([1.0, 0.0, 0.0, -1.0], dtype=F64)
+    full = softmax_t_jacobian(z, T) @ upstream
+    diagonal_only = (q * (1 - q) / T) * upstream
+    diagonal_ok = torch.allclose(torch.diagonal(softmax_t_jacobian(z, T)), q * (1 - q) / T)
+    cosine = torch.nn.functional.cosine_similarity(full, diagonal_only, dim=0).item()
+    verdict = VERIFIED if diagonal_ok else CORRECTED
+    return Finding(
+        verdict,
+        f"the diagonal entry (1/T) q_i (1 - q_i) is right; the off-diagonal -(1/T) q_i q_j are not zero: "
+        f"a chain rule through the diagonal alone gives a gradient at cosine {cosine:.3f} to the true one",
+        {"cosine": cosine},
+    )
+
+
+def high_temperature_uniform() -> Finding:
+    z = _random_logits((5,), seed=3)
+    distances = [(softmax_t(z, T) - 1 / 5).abs().max().item() for T in (1e2, 1e4)]
+    slope_ok = 90 < distances[0] / distances[1] < 110  # distance to uniform is O(1/T)
+    return verified_if(
+        distances[1] < 1e-3 and slope_ok,
+        f"max |sigma_T(z) - 1/K| = {distances[0]:.1e} at T = 100 and {distances[1]:.1e} at T = 10^4 (order 1/T)",
+    )
+
+
+def zero_temperature_argmax() -> Finding:
+    """Both sources write the T -> 0 limit as the one-hot vector of the argmax; with ties it is not."""
+    tied = torch.tensor([1.0, 1.0, 0.0], dtype=F64)
+    limit = softmax_t(tied, 1e-3)
+    untied = softmax_t(torch.tensor([1.0, 0.9, 0.0], dtype=F64), 1e-3)
+    ties_break_claim = not torch.allclose(limit, torch.tensor([1.0, 0.0, 0.0], dtype=F64))
+    untied_ok = torch.allclose(untied, torch.tensor([1.0, 0.0, 0.0], dtype=F64))
+    return Finding(
+        CORRECTED if ties_break_claim and untied_ok else VERIFIED,
+        f"with a unique maximum the limit is one-hot ({fmt(untied, 3)} at T = 0.001); with logits (1, 1, 0) "
+        f"it is {fmt(limit, 3)}: uniform over the tied maxima",
+    )
+
+
+def entropy_increases() -> Finding:
+    z = _random_logits((256, 6), seed=4)
+    Ts = torch.linspace(1.0, 20.0, 60, dtype=F64)
+    slopes = torch.stack([entropy_t_dT(z, float(T)) for T in Ts])
+    entropies = torch.stack([entropy_t(z, float(T)) for T in Ts])
+    monotone = bool((entropies[1:] >= entropies[:-1] - 1e-12).all())
+    return verified_if(
+        monotone and bool((slopes >= -1e-12).all()),
+        f"dH/dT >= 0 on 256 random logit vectors for T in [1, 20] (smallest {slopes.min().item():.1e}); "
+        "the proof is in chapter 1 (the note's own proof only restates the claim)",
+    )
+
+
+# --- chapter 2: the gradient -------------------------------------------------------------------
+
+
+def soft_gradient() -> Finding:
+    z_s, z_t = _random_logits((8, 5), seed=5), _random_logits((8, 5), seed=6)
+    worst = 0.0
+    for T in (0.5, 1.0, 4.0, 20.0):
+        closed = (softmax_t(z_s, T) - softmax_t(z_t, T)) / T
+        worst = max(worst, (_autograd_soft_gradient(z_s, z_t, T) - closed).abs().max().item())
+    return verified_if(worst < 1e-12, f"(q - p)/T matches autograd of KL(p || q) to {worst:.1e} for T in 0.5..20")
+
+
+def scaled_soft_gradient() -> Finding:
+    z_s, z_t = _random_logits((8, 5), seed=7), _random_logits((8, 5), seed=8)
+    worst = 0.0
+    for T in (1.0, 2.0, 4.0, 10.0):
+        closed = T * (softmax_t(z_s, T) - softmax_t(z_t, T))
+        worst = max(worst, (_autograd_soft_gradient(z_s, z_t, T, scale=T**2) - closed).abs().max().item())
+    return verified_if(worst < 1e-12, f"T (q - p) matches autograd of T^2 KL(p || q) to {worst:.1e}")
+
+
+def combined_gradient() -> Finding:
+    z_s, z_t = _random_logits((8, 5), seed=9), _random_logits((8, 5), seed=10)
+    y = torch.arange(8) % 5
+    worst = 0.0
+    for T, alpha in ((1.0, 0.5), (4.0, 0.3), (10.0, 0.9)):
+        stated = (1 - alpha) * (softmax_t(z_s, 1.0) - torch.nn.functional.one_hot(y, 5)) + alpha * T * (
+            softmax_t(z_s, T) - softmax_t(z_t, T)
+        )
+        student = z_s.clone().requires_grad_(True)
+        loss = (1 - alpha) * hard_cross_entropy(student, y, reduction="sum") + alpha * T**2 * kl_divergence(
+            student, z_t, T=T, reduction="sum"
+        )
+        (grad,) = torch.autograd.grad(loss, student)
+        worst = max(worst, (grad - stated).abs().max().item())
+    return verified_if(worst < 1e-12, f"(1 - alpha)(sigma_1(z_s) - e_y) + alpha T (q - p) matches autograd to {worst:.1e}")
+
+
+def example2_scaled_gradient() -> Finding:
+    """003 example 2 multiplies q - p by T^2 = 4; the T^2-scaled gradient is T (q - p)."""
+    T = 2.0
+    z_t, z_s = _logits_for([0.6, 0.3, 0.1], T), _logits_for([0.5, 0.2, 0.3], T)
+    computed = kd_grad(z_s, z_t, T=T, alpha=1.0, reduction="sum")
+    stated = torch.tensor([-0.4, -0.4, 0.8], dtype=F64)
+    ratio = (stated / computed).mean().item()
+    return verified_if(
+        torch.allclose(computed, stated, atol=5e-3),
+        f"T^2-scaled gradient at T = 2 is {fmt(computed, 2)}; the note's {fmt(stated, 2)} is {ratio:.2f} times too large",
+        ratio=ratio,
+    )
+
+
+def gradient_magnitude_preservation() -> Finding:
+    """004 Theorem 2: the scaled soft gradient is proportional to the hard-label gradient."""
+    z_s = torch.tensor([4.0, 0.0, 0.0], dtype=F64)
+    z_t = torch.tensor([1.0, 0.5, 0.0], dtype=F64)
+    y = torch.tensor(0)
+    hard = kd_grad(z_s, z_t, y, T=1.0, alpha=0.0, reduction="sum")
+    soft = kd_grad(z_s, z_t, T=1.0, alpha=1.0, reduction="sum")
+    cosine = torch.nn.functional.cosine_similarity(soft, hard, dim=0).item()
+    return false_if(
+        cosine < 0.999,
+        f"teacher logits (1, 0.5, 0) agreeing with the label, student (4, 0, 0): the soft and hard gradients "
+        f"have cosine {cosine:.3f}, not 1",
+        cosine=cosine,
+    )
+
+
+def sign_of_update() -> Finding:
+    """003 practice problem 2 ends on the right reading: descent along -(q - p) lowers the KL."""
+    T = 4.0
+    z_t, z_s = _logits_for([0.4, 0.35, 0.25], T), _logits_for([0.5, 0.3, 0.2], T)
+    gradient = kd_grad(z_s, z_t, T=T, alpha=1.0, reduction="sum")
+    before = kl_divergence(z_s, z_t, T=T, reduction="sum").item()
+    after = kl_divergence(z_s - 0.5 * gradient, z_t, T=T, reduction="sum").item()
+    return verified_if(after < before, f"one descent step lowers KL(p || q) from {before:.5f} to {after:.5f}")
+
+
+def practice_problem2_total() -> Finding:
+    T, alpha = 4.0, 0.5
+    z_t, z_s = _logits_for([0.4, 0.35, 0.25], T), _logits_for([0.5, 0.3, 0.2], T)
+    computed = kd_grad(z_s, z_t, torch.tensor(0), T=T, alpha=alpha, reduction="sum")
+    stated = [0.13, -0.045, -0.085]
+    decimals = [2, 3, 3]
+    agree = all(agrees_to_shown_digits(s, c, d) for s, c, d in zip(stated, computed.tolist(), decimals))
+    p1 = softmax_t(z_s, 1.0)
+    return verified_if(
+        agree,
+        f"total gradient {fmt(computed, 4)} against the note's {fmt(stated, 3)}; the note rounds "
+        f"sigma_1(z_s)_3 = {p1[2].item():.4f} up to 0.03, so its hard part 0.015 should be {0.5 * p1[2].item():.4f}",
+        computed=computed.tolist(),
+    )
+
+
+# --- chapter 3: high temperature ---------------------------------------------------------------
+
+
+def _zero_mean(z):
+    return z - z.mean(-1, keepdim=True)
+
+
+def first_order_expansion_003() -> Finding:
+    z = _random_logits((5,), seed=11)
+    K = 5
+    errors = []
+    for T in (1e2, 1e3):
+        stated = 1 / K + z / (T * K) - z.sum() / (K**2 * T)
+        errors.append((softmax_t(z, T) - stated).abs().max().item())
+    return verified_if(
+        95 < errors[0] / errors[1] < 105,
+        f"1/K + z_i/(TK) - sum_j z_j/(K^2 T) is off by {errors[0]:.1e} at T = 100 and {errors[1]:.1e} at T = 1000: "
+        "an O(1/T^2) remainder, as a first-order expansion must be",
+    )
+
+
+def expansion_missing_1_over_K() -> Finding:
+    """000: p_i ~ 1/n + (v_i - mean v)/T, without the 1/n on the second term."""
+    v = _random_logits((6,), seed=12)
+    n, T = 6, 1e4
+    slope = ((softmax_t(v, T) - 1 / n) * T / (v - v.mean())).mean().item()
+    return verified_if(
+        abs(slope - 1.0) < 1e-3,
+        f"T (p_i - 1/n) / (v_i - mean v) = {slope:.5f} at T = 10^4: the coefficient is 1/n = {1 / n:.5f}, not 1",
+        slope=slope,
+    )
+
+
+def gradient_limit_000() -> Finding:
+    """000: dC/dz_i ~ (1/T^2)(z_i - v_i - mean(z - v)); the true coefficient is 1/(n T^2)."""
+    z, v = _random_logits((6,), seed=13), _random_logits((6,), seed=14)
+    n, T = 6, 1e4
+    true = (softmax_t(z, T) - softmax_t(v, T)) / T
+    stated = (z - v - (z - v).mean()) / T**2
+    ratio = (stated / true).mean().item()
+    return verified_if(abs(ratio - 1) < 1e-2, f"the note's approximation over the gradient is {ratio:.3f} at T = 10^4, n = 6", ratio=ratio)
+
+
+def eq3_denominator_001() -> Finding:
+    """001 eq. 3 puts N + sum_j e^{z_j/T} in the denominator, where the expansion gives N + sum_j z_j/T."""
+    z, v = _zero_mean(_random_logits((5,), seed=15)), _zero_mean(_random_logits((5,), seed=16))
+    N, T = 5, 1e3
+    true = (softmax_t(z, T) - softmax_t(v, T)) / T
+    eq3 = ((1 + z / T) / (N + torch.exp(z / T).sum()) - (1 + v / T) / (N + torch.exp(v / T).sum())) / T
+    ratio = (eq3 / true).mean().item()
+    return verified_if(abs(ratio - 1) < 1e-2, f"eq. 3 over the true gradient: {ratio:.4f} at T = 1000 (zero-mean logits)", ratio=ratio)
+
+
+def eq4_zero_mean_001() -> Finding:
+    z, v = _zero_mean(_random_logits((5,), seed=17)), _zero_mean(_random_logits((5,), seed=18))
+    N, T = 5, 1e3
+    true = (softmax_t(z, T) - softmax_t(v, T)) / T
+    eq4 = (z - v) / (N * T**2)
+    ratio = (eq4 / true).mean().item()
+    return verified_if(abs(ratio - 1) < 1e-2, f"eq. 4 over the true gradient: {ratio:.4f} at T = 1000 (zero-mean logits)")
+
+
+def high_temperature_gradient_003() -> Finding:
+    """003 §1.4: T(q - p) -> (z_s - z_t)/K, without the centring."""
+    z_s, z_t = _random_logits((5,), seed=19) + 2.0, _random_logits((5,), seed=20)
+    K, T = 5, 1e4
+    scaled = T * (softmax_t(z_s, T) - softmax_t(z_t, T))
+    stated = (z_s - z_t) / K
+    centred = (_zero_mean(z_s) - _zero_mean(z_t)) / K
+    return verified_if(
+        torch.allclose(scaled, stated, atol=1e-3),
+        f"at T = 10^4, T(q - p) = {fmt(scaled, 3)}; the note's (z_s - z_t)/K = {fmt(stated, 3)}; "
+        f"the centred form {fmt(centred, 3)}",
+    )
+
+
+def high_temperature_loss_limit() -> Finding:
+    z_s, z_t = _random_logits((16, 5), seed=21), _random_logits((16, 5), seed=22)
+    T = 1e3
+    scaled = (T**2 * kl_divergence(z_s, z_t, T=T, reduction="none"))
+    stated = ((_zero_mean(z_t) - _zero_mean(z_s)) ** 2).sum(-1) / (2 * 5)
+    worst = ((scaled - stated) / stated).abs().max().item()
+    return verified_if(worst < 1e-2, f"T^2 KL at T = 1000 over (1/2K)||centred difference||^2: worst relative gap {worst:.1e}")
+
+
+def covariance_matching() -> Finding:
+    """003 §2.3 reads the limit as matching the logit covariance: two teachers with one covariance, two losses."""
+    generator = torch.Generator().manual_seed(23)
+    z_t = 3 * torch.randn(512, 5, generator=generator, dtype=F64)
+    z_s = z_t[torch.randperm(512, generator=generator)]  # same rows, shuffled: identical covariance
+    same_covariance = torch.allclose(torch.cov(z_s.T), torch.cov(z_t.T))
+    loss = limits.high_temperature_soft_loss_limit(z_s, z_t).mean().item()
+    return false_if(
+        same_covariance and loss > 1.0,
+        f"a student whose logits are the teacher's, shuffled across examples, has exactly the teacher's logit "
+        f"covariance, yet the high-T loss is {loss:.2f} (it is 0 only when the centred logits match example by example)",
+        loss=loss,
+    )
+
+
+# --- chapter 4: zero temperature ---------------------------------------------------------------
+
+
+def zero_temperature_reduction() -> Finding:
+    """003 §2.4: T -> 0 is training on the teacher's hard predictions (cross-entropy to argmax)."""
+    z_t = torch.tensor([2.0, 1.0, 0.0], dtype=F64)
+    z_s = torch.tensor([0.5, 1.0, 0.0], dtype=F64)
+    values = {T: kl_divergence(z_s, z_t, T=T, reduction="sum").item() for T in (0.1, 0.01, 0.001)}
+    scaled = {T: T**2 * v for T, v in values.items()}
+    ce_to_argmax = hard_cross_entropy(z_s, torch.tensor(0), reduction="sum").item()
+    limit = limits.zero_temperature_soft_loss_limit(z_s, z_t).item()
+    diverges = values[0.001] > 10 * values[0.1]
+    return Finding(
+        CORRECTED if diverges and abs(limit - ce_to_argmax) > 1e-3 else VERIFIED,
+        f"without T^2 the soft term grows like 1/T ({values[0.1]:.2f}, {values[0.01]:.2f}, {values[0.001]:.1f} at "
+        f"T = 0.1, 0.01, 0.001); with T^2 it vanishes, and T KL tends to max_j z_s,j - z_s,argmax(z_t) = {limit:.2f} "
+        f"(a perceptron criterion), not to the cross-entropy {ce_to_argmax:.3f} on the teacher's label",
+    )
+
+
+# --- chapter 5: worked examples ----------------------------------------------------------------
+
+EXAMPLE1_LOGITS = (5.0, 2.0, 1.0, 0.5, 0.1)
+EXAMPLE1_STATED = {
+    1: (0.920, 0.046, 0.017, 0.010, 0.007),
+    2: (0.645, 0.144, 0.087, 0.068, 0.056),
+    5: (0.360, 0.197, 0.162, 0.146, 0.135),
+    20: (0.228, 0.200, 0.194, 0.190, 0.188),
+}
+
+
+def _example1_row(T: int) -> Finding:
+    computed = softmax_t(torch.tensor(EXAMPLE1_LOGITS, dtype=F64), float(T))
+    stated = EXAMPLE1_STATED[T]
+    ok = all(agrees_to_shown_digits(s, c, 3) for s, c in zip(stated, computed.tolist()))
+    return verified_if(ok, f"softmax at T = {T}: {fmt(computed, 3)}; the note: {fmt(stated, 3)}", computed=computed.tolist())
+
+
+def example1_T1() -> Finding:
+    return _example1_row(1)
+
+
+def example1_T2() -> Finding:
+    return _example1_row(2)
+
+
+def example1_T5() -> Finding:
+    return _example1_row(5)
+
+
+def example1_T20() -> Finding:
+    return _example1_row(20)
+
+
+def example2_kl() -> Finding:
+    T = 2.0
+    z_t, z_s = _logits_for([0.6, 0.3, 0.1], T), _logits_for([0.5, 0.2, 0.3], T)
+    value = kl_divergence(z_s, z_t, T=T, reduction="sum").item()
+    return verified_if(agrees_to_shown_digits(0.121, value, 3), f"KL(p || q) = {value:.5f}; the note: 0.121", kl=value)
+
+
+def example3_bits() -> Finding:
+    bits = math.log2(3)
+    return verified_if(
+        agrees_to_shown_digits(1.5, bits, 1),
+        f"log2 3 = {bits:.4f} bits, not ~1.5; and log2 C is only an upper bound: a label carries H(Y) <= log2 C bits",
+    )
+
+
+def example3_percent() -> Finding:
+    """003 example 3 calls a 6-point gain "the 6% improvement"."""
+    relative = (78 - 72) / 72
+    error_reduction = (28 - 22) / 28
+    return verified_if(
+        abs(relative - 0.06) < 0.005,
+        f"78% - 72% is 6 percentage points: a {100 * relative:.1f}% relative gain, a {100 * error_reduction:.1f}% cut in the error rate",
+    )
+
+
+def alpha_on_hard_term_002() -> Finding:
+    """002 weights the hard term by alpha: its loss at alpha is the book's at 1 - alpha."""
+    z_s, z_t = _random_logits((16, 5), seed=24), _random_logits((16, 5), seed=25)
+    y = torch.arange(16) % 5
+    worst = 0.0
+    for alpha_002 in (0.1, 0.5, 0.9):
+        T = 3.0
+        theirs = alpha_002 * hard_cross_entropy(z_s, y) + (1 - alpha_002) * T**2 * kl_divergence(z_s, z_t, T=T)
+        ours = kd_loss(z_s, z_t, y, T=T, alpha=1 - alpha_002)
+        worst = max(worst, abs(theirs.item() - ours.item()))
+    return verified_if(worst < 1e-12, f"002's loss at alpha equals the book's at 1 - alpha to {worst:.1e}")
+
+
+def kl_or_cross_entropy_002() -> Finding:
+    z_s, z_t = _random_logits((16, 5), seed=26), _random_logits((16, 5), seed=27)
+    T = 3.0
+    gap = (T**2 * soft_cross_entropy(z_s, z_t, T=T) - T**2 * kl_divergence(z_s, z_t, T=T)).item()
+    entropy = (T**2 * entropy_t(z_t, T).mean()).item()
+    g_kl = _autograd_soft_gradient(z_s, z_t, T, scale=T**2)
+    student = z_s.clone().requires_grad_(True)
+    (g_ce,) = torch.autograd.grad(T**2 * soft_cross_entropy(student, z_t, T=T, reduction="sum"), student)
+    same_gradient = torch.allclose(g_kl, g_ce, atol=1e-12)
+    return verified_if(
+        same_gradient and abs(gap - entropy) < 1e-10,
+        f"same gradient (to 1e-12); the values differ by T^2 H(p) = {entropy:.4f} per example",
+    )
+
+
+def t_squared_balances_002() -> Finding:
+    """002: "the T^2 term ensures the gradient magnitudes are balanced"."""
+    z_s, z_t = _random_logits((256, 10), seed=28), _random_logits((256, 10), seed=29)
+    y = torch.arange(256) % 10
+    hard = kd_grad(z_s, z_t, y, T=1.0, alpha=0.0, reduction="sum").norm().item()
+    ratios = {T: kd_grad(z_s, z_t, T=T, alpha=1.0, reduction="sum").norm().item() / hard for T in (1.0, 5.0, 20.0, 100.0)}
+    balanced = max(ratios.values()) / min(ratios.values()) < 1.1
+    return verified_if(
+        balanced,
+        "soft over hard gradient norm with T^2: " + ", ".join(f"{r:.3f} at T = {T:g}" for T, r in ratios.items())
+        + ": of order 1 as T grows (without T^2 it would fall like 1/T^2), but not equal to the hard term's",
+        ratios=ratios,
+    )
+
+
+def label_smoothing_identity() -> Finding:
+    """003 §4.2: hard + soft targets ~ cross-entropy on (1 - eps) y + eps p_t. Exact at T = 1."""
+    z_s, z_t = _random_logits((16, 5), seed=30), _random_logits((16, 5), seed=31)
+    y = torch.arange(16) % 5
+    alpha = 0.3
+    combined = kd_loss(z_s, z_t, y, T=1.0, alpha=alpha, soft_loss="cross_entropy")
+    smoothed = (1 - alpha) * torch.nn.functional.one_hot(y, 5).to(F64) + alpha * softmax_t(z_t, 1.0)
+    smoothed_ce = soft_cross_entropy(z_s, torch.log(smoothed), T=1.0)
+    gap = abs(combined.item() - smoothed_ce.item())
+    return verified_if(gap < 1e-12, f"at T = 1 the combined loss equals the cross-entropy to the smoothed target exactly (gap {gap:.1e}), with eps = alpha")
+
+
+# --- source 004's theorems (chapter 9) ---------------------------------------------------------
+
+
+def dark_knowledge_mutual_information() -> Finding:
+    """004 Theorem 3: I(X; p_T | Y) >= 0. True of every random variable, so it says nothing."""
+    generator = torch.Generator().manual_seed(32)
+    smallest = math.inf
+    for _ in range(200):
+        joint = torch.rand(4, 3, 5, generator=generator, dtype=F64) ** 3
+        smallest = min(smallest, _cmi(joint / joint.sum()))
+    # a teacher that ignores the input: S independent of X given Y
+    p_xy = torch.rand(4, 3, generator=generator, dtype=F64)
+    p_xy /= p_xy.sum()
+    constant_teacher = torch.einsum("xy,s->xys", p_xy, torch.tensor([1.0, 0.0], dtype=F64))
+    uninformative = _cmi(constant_teacher)
+    holds = smallest >= -1e-12 and abs(uninformative) < 1e-12
+    return Finding(
+        VACUOUS if holds else FALSE,
+        f"the smallest I(X; S | Y) over 200 random joint tables is {smallest:.2e} >= 0, and a teacher that outputs the same "
+        f"vector for every input also satisfies it (I = {uninformative + 0.0:.1e}): the inequality holds for any S, so it "
+        "cannot show that soft labels carry information",
+    )
+
+
+def _cmi(joint):
+    from ..theory import conditional_mutual_information
+
+    return conditional_mutual_information(joint)
+
+
+def distillation_generalization_bound() -> Finding:
+    """004 Theorem 4: eps_S <= eps_T + sqrt(d_KL) + O(sqrt(complexity/n))."""
+    from ..theory import argmax_error_rate
+
+    # Population version (n -> infinity, the complexity term vanishes): a teacher just above the
+    # decision boundary on every input, a student just below it.
+    labels = torch.zeros(1000, dtype=torch.long)
+    p = torch.tensor([0.51, 0.49], dtype=F64).expand(1000, 2)
+    q = torch.tensor([0.49, 0.51], dtype=F64).expand(1000, 2)
+    eps_t, eps_s = argmax_error_rate(p, labels), argmax_error_rate(q, labels)
+    d_kl = (p * (p / q).log()).sum(-1).mean().item()
+    bound = eps_t + math.sqrt(d_kl)
+    return false_if(
+        eps_s > bound,
+        f"teacher (0.51, 0.49), student (0.49, 0.51), label 0: eps_T = {eps_t:.0f}, eps_S = {eps_s:.0f}, "
+        f"but eps_T + sqrt(d_KL) = {bound:.4f}; a small KL does not bound a difference in argmax errors",
+        bound=bound,
+    )
+
+
+def progressive_bound_vacuous() -> Finding:
+    """004 Theorem 7: L_S <= L_T + k eps_step, with eps_step the per-step increase: a telescoping sum."""
+    generator = torch.Generator().manual_seed(33)
+    losses = torch.cumsum(torch.rand(6, generator=generator, dtype=F64), 0)  # any chain T, TA_1, ..., S
+    steps = losses[1:] - losses[:-1]
+    eps_step = steps.max().item()
+    k = len(steps)
+    holds = losses[-1].item() <= losses[0].item() + k * eps_step + 1e-12
+    return Finding(
+        VACUOUS if holds else FALSE,
+        "with eps_step the largest per-step increase in loss, L_S - L_T is a sum of k such steps, so the bound holds "
+        "for every chain of models whatever they are: it restates the definition of eps_step",
+    )
+
+
+def progressive_optimal_steps() -> Finding:
+    """004 Theorem 7: k* = O(log |T|/|S|) is "optimal". Minimising its own bound gives k = 0."""
+    eps_step, L_T = 0.05, 1.0
+    bounds = {k: L_T + k * eps_step for k in range(0, 6)}
+    best = min(bounds, key=bounds.get)
+    ratio, compression = 4.0, 64.0
+    k_geometric = math.log(compression, ratio)
+    return false_if(
+        best == 0 and abs(k_geometric - 3) < 1e-9,
+        f"log_r(|T|/|S|) = {k_geometric:.0f} steps of ratio r = 4 take |T| to |T|/64, true, but that counts steps; the "
+        f"theorem's bound L_T + k eps_step grows with k and is smallest at k = {best} (no assistants), so it cannot "
+        "show that any k > 0 is optimal",
+    )
+
+
+def self_distillation_monotone() -> Finding:
+    """004 Theorem 8: E[L_test(M_{k+1})] <= E[L_test(M_k)]. Kernel ridge self-distillation breaks it."""
+    from ..theory import kernel_ridge_self_distillation
+
+    rounds = 10
+    curves = []
+    for seed in range(20):
+        generator = torch.Generator().manual_seed(seed)
+        x = torch.rand(40, 1, generator=generator, dtype=F64) * 6 - 3
+        y = torch.sin(2 * x[:, 0]) + 0.3 * torch.randn(40, generator=generator, dtype=F64)
+        x_test = torch.linspace(-3, 3, 200, dtype=F64)[:, None]
+        curves.append(kernel_ridge_self_distillation(x, y, x_test, torch.sin(2 * x_test[:, 0]), rounds, ridge=0.1, bandwidth=0.5))
+    mean = torch.tensor(curves).mean(0)
+    rises = [k for k in range(rounds - 1) if mean[k + 1] > mean[k]]
+    best = int(mean.argmin())
+    return false_if(
+        bool(rises),
+        f"kernel ridge regression (RBF, ridge 0.1), 20 data sets: mean test MSE by round {fmt(mean[:6], 4)} ...; "
+        f"it is lowest at round {best} and rises after, as Mobahi et al. (2020) predict",
+        curve=mean.tolist(),
+    )
+
+
+def optimal_temperature_formula() -> Finding:
+    """004 Theorem 9: T* ~ sqrt(H(p_T) / H(y)). For one-hot labels H(y) = 0."""
+    one_hot = torch.tensor([1.0, 0.0, 0.0], dtype=F64)
+    h_y = -(one_hot[one_hot > 0] * one_hot[one_hot > 0].log()).sum().item()
+    h_p = entropy_t(torch.tensor([5.0, 2.0, 1.0], dtype=F64), 1.0).item()
+    undefined = h_y == 0.0
+    return false_if(
+        undefined,
+        f"for the one-hot labels every source uses, H(y) = {h_y + 0.0:.1f}, so sqrt(H(p_T)/H(y)) = sqrt({h_p:.3f}/0) is "
+        "undefined; and H(p_T) itself depends on T, so the formula has no fixed meaning",
+    )
