@@ -571,3 +571,276 @@ def optimal_temperature_formula() -> Finding:
         f"for the one-hot labels every source uses, H(y) = {h_y + 0.0:.1f}, so sqrt(H(p_T)/H(y)) = sqrt({h_p:.3f}/0) is "
         "undefined; and H(p_T) itself depends on T, so the formula has no fixed meaning",
     )
+
+
+# --- chapter 6: practice problems 3-5 ----------------------------------------------------------
+
+
+def projection_flops_problem3() -> Finding:
+    from .. import costs
+
+    per_example = costs.projection_flops(256, 768)
+    per_epoch = costs.projection_flops(256, 768, n_vectors=100_000)
+    ok = per_example == 393_216 and abs(per_epoch / 1e12 - 0.04) < 0.005
+    return verified_if(ok, f"2 x 768 x 256 = {per_example:,} FLOPs per vector; {per_epoch:.3e} per epoch of 100K vectors "
+                           f"({per_epoch / 1e12:.4f} TFLOP), forward only")
+
+
+def wider_student_params_problem3() -> Finding:
+    from .. import costs
+
+    wide, narrow = costs.transformer_layer_params(768), costs.transformer_layer_params(256)
+    attention = wide["attention"] - narrow["attention"]
+    ffn = wide["ffn"] - narrow["ffn"]
+    per_layer = attention + ffn
+    twelve = 12 * per_layer
+    megabytes = 2 * twelve / 1e6
+    ok = attention == 2_097_152 and ffn == 4_194_304 and abs(per_layer / 1e6 - 6.3) < 0.05 and abs(twelve / 1e6 - 75) < 1 and abs(megabytes - 150) < 2
+    return verified_if(ok, f"extra per layer: attention {attention:,} + FFN {ffn:,} = {per_layer:,}; 12 layers {twelve:,}; "
+                           f"{megabytes:.0f} MB in fp16 (weights only, no biases or embeddings)")
+
+
+def projection_memory_problem3() -> Finding:
+    """003 problem 3: the projection costs 'O(1) extra memory'."""
+    parameters = 768 * 256
+    return verified_if(parameters <= 1, f"W_proj has 768 x 256 = {parameters:,} parameters, {2 * parameters / 1e6:.2f} MB in fp16: "
+                                        "small beside the wider student's extra weights, but not O(1)")
+
+
+def top_k_cost_fractions() -> Finding:
+    ok = agrees_to_shown_digits(0.5, 100 * 256 / 50_000, 1) and agrees_to_shown_digits(1.0, 100 * 512 / 50_000, 1)
+    return verified_if(ok, f"256/50,000 = {100 * 256 / 50_000:.3f}% and 512/50,000 = {100 * 512 / 50_000:.3f}% of the vocabulary")
+
+
+def top_k_bucket_underestimates() -> Finding:
+    from ..vocab import top_k_kl
+
+    z_s, z_t = _random_logits((64, 1000), seed=40), _random_logits((64, 1000), seed=41)
+    full = kl_divergence(z_s, z_t, T=1.0, reduction="none")
+    worst = -math.inf
+    for k in (1, 10, 100, 999):
+        bucketed = top_k_kl(z_s, z_t, k, tail="bucket")
+        worst = max(worst, (bucketed - full).max().item())
+    equal_at_K = (top_k_kl(z_s, z_t, 1000, tail="bucket") - full).abs().max().item()
+    return verified_if(worst <= 1e-12 and equal_at_K < 1e-10,
+                       f"on 64 random pairs over 1,000 tokens the bucketed top-k KL never exceeds the full KL (largest excess "
+                       f"{worst:.1e}) and equals it at k = K: merging outcomes cannot raise a KL divergence")
+
+
+def importance_weights_problem4() -> Finding:
+    """003 problem 4: with the teacher as proposal 'p_t/q is close to 1'. It is exactly 1."""
+    from ..vocab import sampled_kl
+
+    z_s, z_t = _random_logits((1, 2000), seed=42), _random_logits((1, 2000), seed=43)
+    exact = kl_divergence(z_s, z_t, T=1.0, reduction="sum").item()
+    generator = torch.Generator().manual_seed(44)
+    estimates = torch.stack([sampled_kl(z_s, z_t, 512, generator=generator) for _ in range(400)]).flatten()
+    mean, error = estimates.mean().item(), estimates.std().item() / math.sqrt(len(estimates))
+    unbiased = abs(mean - exact) < 4 * error
+    return Finding(
+        CORRECTED if unbiased else FALSE,
+        f"with r = p every weight p_i/r_i is exactly 1, so the estimate is the sample mean of log(p_i/q_i); "
+        f"unbiased: mean of 400 estimates {mean:.4f} +/- {error:.4f} against the exact {exact:.4f}",
+    )
+
+
+def sampled_kl_needs_the_normaliser() -> Finding:
+    """003 problem 4: the sampled estimate 'avoids the full-softmax normalization'."""
+    z_s, z_t = _random_logits((1, 5000), seed=45), _random_logits((1, 5000), seed=46)
+    exact = kl_divergence(z_s, z_t, T=1.0, reduction="sum").item()
+    generator = torch.Generator().manual_seed(47)
+    p = softmax_t(z_t, 1.0)
+    index = torch.multinomial(p, 512, replacement=True, generator=generator)
+    log_p = torch.log_softmax(z_t, -1).gather(-1, index)
+    with_full = (log_p - torch.log_softmax(z_s, -1).gather(-1, index)).mean().item()
+    sampled_logits = z_s.gather(-1, index)
+    with_sampled = (log_p - torch.log_softmax(sampled_logits, -1)).mean().item()  # normalised over the sample only
+    return false_if(
+        abs(with_sampled - exact) > 10 * abs(with_full - exact) and abs(with_sampled - exact) > 0.5,
+        f"log q_i needs the student's log-normaliser over all 5,000 tokens: with it the estimate is {with_full:.3f}, "
+        f"normalising over the 512 sampled tokens instead gives {with_sampled:.3f}; the exact KL is {exact:.3f}",
+    )
+
+
+def distillation_cost_problem5() -> Finding:
+    from .. import costs
+
+    total = costs.distillation_cost(1e9, 10.0, 1_000.0)
+    return verified_if(abs(total - 11_000) < 1e-6, f"1B tokens x $10 per 1M = ${total - 1_000:,.0f}, plus the note's assumed "
+                                                   f"$1,000 of training: ${total:,.0f}")
+
+
+def break_even_problem5() -> Finding:
+    from .. import costs
+
+    tokens = costs.break_even_tokens(11_000.0, 10.0, 0.5)
+    days = tokens / (1e6 * 1000)
+    days_realistic = tokens / (1e3 * 1000)
+    ok = agrees_to_shown_digits(1.16, tokens / 1e9, 2) and days < 1.5
+    return verified_if(ok, f"$11,000 / ($9.50 per 1M) = {tokens / 1e9:.4f}B tokens; at the note's 1M tokens per query and "
+                           f"1,000 queries a day that is {days:.2f} days, at a more typical 1,000 tokens per query "
+                           f"{days_realistic:,.0f} days ({days_realistic / 365:.1f} years)")
+
+
+def quality_adjusted_break_even() -> Finding:
+    """003 problem 5: break-even = $11,000 / ($9.50/1M - value loss per token), without a condition."""
+    from .. import costs
+
+    value_loss = 12.0  # dollars per 1M tokens: more than the saving
+    formula = 11_000 / ((9.5 - value_loss) / 1e6)
+    computed = costs.break_even_tokens(11_000.0, 10.0, 0.5, value_loss_per_million=value_loss)
+    return verified_if(formula > 0, f"with a value loss of ${value_loss:.0f} per 1M tokens the note's formula gives "
+                                    f"{formula:.3g} tokens (negative); there is no break-even: {computed}")
+
+
+# --- chapter 7: features, attention, relations ---------------------------------------------
+
+
+def feature_loss_definition() -> Finding:
+    from ..features import feature_matching_loss
+
+    generator = torch.Generator().manual_seed(50)
+    student = torch.randn(32, 8, generator=generator, dtype=F64)
+    teacher = torch.randn(32, 12, generator=generator, dtype=F64)
+    W = torch.randn(12, 8, generator=generator, dtype=F64)
+    explicit = ((teacher - student @ W.T) ** 2).sum(-1)
+    value = feature_matching_loss(student, teacher, W, reduction="none")
+    return verified_if(torch.allclose(value.reshape(-1), explicit.reshape(-1), atol=1e-12) or
+                       torch.allclose(value.sum(), explicit.sum(), atol=1e-10),
+                       "||f_t - W f_s||^2 with W of shape (d_t, d_s): kdmath.features.feature_matching_loss matches the explicit sum")
+
+
+def least_squares_closed_form() -> Finding:
+    """004: W* = h_S h_T^T (h_T h_T^T)^{-1}, stated without a condition."""
+    from ..features import least_squares_projection, projection_is_unique
+
+    generator = torch.Generator().manual_seed(51)
+    d_t, d_s = 96, 32
+    tall = torch.randn(400, d_t, generator=generator, dtype=F64)  # N >= d_t: unique
+    student_tall = tall @ torch.randn(d_t, d_s, generator=generator, dtype=F64)
+    X, Y = tall.T, student_tall.T
+    closed = Y @ X.T @ torch.linalg.inv(X @ X.T)
+    agrees = torch.allclose(closed, least_squares_projection(tall, student_tall), atol=1e-8)
+    batch = torch.randn(64, d_t, generator=generator, dtype=F64)  # N < d_t: h_T h_T^T is singular
+    rank = int(torch.linalg.matrix_rank(batch.T @ batch))
+    singular = rank < d_t and not projection_is_unique(batch)
+    return verified_if(
+        agrees and not singular,
+        f"with N = 400 >= d_T = {d_t} the closed form matches least squares; with a batch of N = 64 < d_T the "
+        f"{d_t} x {d_t} matrix h_T h_T^T has rank {rank}: no inverse, and the minimiser is not unique",
+    )
+
+
+def attention_loss_conventions() -> Finding:
+    from ..features import attention_transfer_loss
+
+    generator = torch.Generator().manual_seed(52)
+    heads = 12
+    a_s = torch.softmax(torch.randn(heads, 6, 6, generator=generator, dtype=F64), -1)
+    a_t = torch.softmax(torch.randn(heads, 6, 6, generator=generator, dtype=F64), -1)
+    sum_over_heads = ((a_t - a_s) ** 2).sum().item()  # 004
+    mean_over_heads = attention_transfer_loss(a_s, a_t).item()  # 003
+    return verified_if(abs(sum_over_heads / mean_over_heads - heads) < 1e-9,
+                       f"003's (1/H) sum_h ||A_t - A_s||_F^2 and 004's sum differ by exactly H = {heads}")
+
+
+def rkd_unnormalised_distance() -> Finding:
+    """003 §3.3: sum over pairs of (psi_D(t_i, t_j) - psi_D(s_i, s_j))^2 with psi_D a plain distance."""
+    from ..features import rkd_distance_loss
+
+    generator = torch.Generator().manual_seed(53)
+    teacher = torch.randn(16, 8, generator=generator, dtype=F64)
+    student = 2 * teacher
+    unnormalised = ((torch.cdist(teacher, teacher) - torch.cdist(student, student)) ** 2).sum().item()
+    normalised = rkd_distance_loss(student, teacher).item()
+    return verified_if(unnormalised < 1e-12, f"a student equal to the teacher scaled by 2: the note's loss is {unnormalised:.1f}, "
+                                             f"the paper's (distances over their mean, Huber) {normalised + 0.0:.1e}")
+
+
+def rkd_potentials_004() -> Finding:
+    from ..features import rkd_angle_potentials, rkd_distance_potentials
+
+    generator = torch.Generator().manual_seed(54)
+    x = torch.randn(10, 5, generator=generator, dtype=F64)
+    rotation, _ = torch.linalg.qr(torch.randn(5, 5, generator=generator, dtype=F64))
+    moved = 3.0 * x @ rotation + torch.randn(5, generator=generator, dtype=F64)
+    distances = torch.cdist(x, x)
+    off_diagonal = ~torch.eye(10, dtype=torch.bool)
+    explicit = distances / distances[off_diagonal].mean()
+    ok_distance = torch.allclose(rkd_distance_potentials(x), explicit, atol=1e-12)
+    invariant = torch.allclose(rkd_distance_potentials(moved), rkd_distance_potentials(x), atol=1e-10) and torch.allclose(
+        rkd_angle_potentials(moved), rkd_angle_potentials(x), atol=1e-10)
+    # the angle at vertex j from the law of cosines, for one triplet
+    i, j, k = 0, 1, 2
+    a, b, c = distances[i, j], distances[k, j], distances[i, k]
+    law = ((a**2 + b**2 - c**2) / (2 * a * b)).item()
+    ok_angle = abs(rkd_angle_potentials(x)[i, j, k].item() - law) < 1e-12
+    return verified_if(ok_distance and ok_angle and invariant,
+                       "psi_D = ||x_i - x_j|| / mu_D and psi_A = cos of the angle at the vertex match explicit formulas and the law "
+                       "of cosines, and both are unchanged by scaling, rotating and translating the embedding")
+
+
+# Published GLUE macro-scores (Sanh et al., 2019, table 1): data, not results of this book.
+GLUE_BERT_BASE, GLUE_DISTILBERT = 79.5, 77.0
+
+
+def distilbert_size() -> Finding:
+    from .. import costs
+
+    bert = costs.bert_params(30522, 768, 12, 512)
+    distil = costs.bert_params(30522, 768, 6, 512, type_vocab_size=0, pooler=False)
+    reduction = 1 - distil / bert
+    return verified_if(abs(reduction - 0.40) < 0.01, f"BERT-base {bert:,} parameters, DistilBERT {distil:,}: "
+                                                     f"{100 * reduction:.1f}% fewer")
+
+
+def distilbert_retention() -> Finding:
+    retained = GLUE_DISTILBERT / GLUE_BERT_BASE
+    return verified_if(agrees_to_shown_digits(0.95, retained, 2), f"GLUE {GLUE_DISTILBERT} against {GLUE_BERT_BASE}: "
+                                                                   f"{100 * retained:.1f}% retained")
+
+
+def car_example_distribution() -> Finding:
+    p_t = torch.tensor([0.7, 0.2, 0.08, 0.01, 0.01], dtype=F64)
+    total = p_t.sum().item()
+    return verified_if(abs(total - 1) < 1e-12 and bool((p_t[:-1] >= p_t[1:]).all()),
+                       f"the teacher's example distribution sums to {total:.2f} and is ordered car > truck > bus > bicycle = pedestrian")
+
+
+def per_position_average() -> Finding:
+    """003 §5.2: the LLM loss is the per-position loss averaged over all positions."""
+    z_s, z_t = _random_logits((4, 7, 11), seed=60), _random_logits((4, 7, 11), seed=61)
+    y = (torch.arange(28) % 11).reshape(4, 7)
+    per_position = kd_loss(z_s, z_t, y, T=2.0, alpha=0.5, reduction="none")
+    averaged = kd_loss(z_s, z_t, y, T=2.0, alpha=0.5, reduction="batchmean")
+    torch_batchmean = torch.nn.functional.kl_div(
+        torch.log_softmax(z_s / 2, -1), torch.log_softmax(z_t / 2, -1), reduction="batchmean", log_target=True).item()
+    ours_soft = kl_divergence(z_s, z_t, T=2.0, reduction="batchmean").item()
+    return verified_if(abs(averaged.item() - per_position.mean().item()) < 1e-12,
+                       f"kd_loss(reduction='batchmean') on (B, L, K) = (4, 7, 11) logits is the mean over all 28 positions; "
+                       f"PyTorch's kl_div(reduction='batchmean') divides by B only and is {torch_batchmean / ours_soft:.1f} times larger")
+
+
+def on_policy_objective() -> Finding:
+    """003 §5.3: on-policy distillation trains the student 'to maximize the teacher-assigned score' of its outputs."""
+    p = torch.tensor([0.5, 0.3, 0.15, 0.05], dtype=F64)
+    logits = torch.zeros(4, dtype=F64, requires_grad=True)
+    optimiser = torch.optim.SGD([logits], lr=1.0)
+    for _ in range(3000):  # maximise E_q[log p] over the student's distribution q
+        optimiser.zero_grad()
+        q = torch.softmax(logits, 0)
+        (-(q * p.log()).sum()).backward()
+        optimiser.step()
+    score_maximiser = torch.softmax(logits, 0).detach()
+    logits = torch.zeros(4, dtype=F64, requires_grad=True)
+    optimiser = torch.optim.SGD([logits], lr=1.0)
+    for _ in range(3000):  # minimise the reverse KL(q || p), the on-policy objective of GKD / MiniLLM
+        optimiser.zero_grad()
+        q = torch.softmax(logits, 0)
+        (q * (q.log() - p.log())).sum().backward()
+        optimiser.step()
+    reverse_kl_minimiser = torch.softmax(logits, 0).detach()
+    collapses = score_maximiser[0] > 0.99 and torch.allclose(reverse_kl_minimiser, p, atol=1e-6)
+    return verified_if(not collapses,
+                       f"maximising the teacher's score E_q[log p] drives the student to {fmt(score_maximiser, 3)} (the teacher's mode); "
+                       f"minimising the reverse KL, which adds the student's entropy, gives {fmt(reverse_kl_minimiser, 3)} = p")
