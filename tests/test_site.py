@@ -145,3 +145,37 @@ def test_no_page_names_a_cdn():
         for match in CDN_HOSTS.finditer(html.read_text(errors="replace")):
             offenders.append(f"{html.relative_to(SITE)}: {match.group(0)[:120]}")
     assert not offenders, offenders[:10]
+
+
+def test_claims_ledger_page(server, browser):
+    """The ledger page lists every registered claim, counts them right, and every link on it resolves."""
+    import json
+    from urllib.parse import urlsplit
+
+    from kdmath import ledger
+
+    page, problems = _open(browser, f"{server}/book/claims.html")
+    assert not problems, problems
+    _check_math(page)
+    text = page.locator("article").inner_text()
+    missing = [claim.id for claim in ledger.CLAIMS if claim.id not in text]
+    assert not missing, f"claims missing from the ledger page: {missing}"
+    rows = page.locator("#ledger-counts tbody tr").all_inner_texts()
+    shown = {row.split("\t")[0].strip(): int(row.split("\t")[-1]) for row in rows}
+    assert shown == ledger.verdict_counts()
+    hrefs = page.locator("article a.reference.internal").evaluate_all("els => els.map(e => e.href)")
+    assert len(hrefs) >= len(ledger.CLAIMS), "the rows do not link to the book"
+    broken = []
+    for href in set(hrefs):
+        parts = urlsplit(href)
+        target = SITE / parts.path.lstrip("/")
+        if not target.exists():
+            broken.append(href)
+        elif parts.fragment and f'id="{parts.fragment}"' not in target.read_text(errors="replace"):
+            broken.append(href)
+    assert not broken, broken[:10]
+    page.close()
+    exported = json.loads((SITE / "claims.json").read_text())
+    assert [row["id"] for row in exported["claims"]] == [claim.id for claim in ledger.CLAIMS]
+    for row in exported["claims"]:
+        assert row["found"] in (None, row["verdict"]), row
