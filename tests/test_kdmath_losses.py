@@ -138,7 +138,9 @@ def test_closed_form_backward_matches_autograd_of_plain_expression(case):
         (loss * weights).sum().backward() if reduction == "none" else loss.backward()
         grads.append((loss.detach(), a.grad, b.grad))
     for fast, plain in zip(*grads):
-        torch.testing.assert_close(fast, plain, rtol=1e-9, atol=1e-12)
+        # rounding is relative to the largest entry: at T = 0.01 without T^2 the gradient is of order 1/T
+        scale = max(1.0, plain.abs().max().item())
+        torch.testing.assert_close(fast, plain, rtol=1e-9, atol=1e-12 * scale)
 
 
 def test_closed_form_backward_keeps_half_precision_dtype():
