@@ -872,3 +872,28 @@ def on_policy_objective() -> Finding:
     return verified_if(not collapses,
                        f"maximising the teacher's score E_q[log p] drives the student to {fmt(score_maximiser, 3)} (the teacher's mode); "
                        f"minimising the reverse KL, which adds the student's entropy, gives {fmt(reverse_kl_minimiser, 3)} = p")
+
+
+def attention_mutual_information() -> Finding:
+    """004 Theorem 6: after successful attention distillation MI(A_S; X) ~ MI(A_T; X)."""
+    from ..features import attention_transfer_loss
+
+    # four equally likely inputs; the teacher's attention moves by 1e-6 from input to input, the
+    # student's is the same for all: a loss of order 1e-12, yet the teacher's map identifies the input
+    base = torch.softmax(torch.randn(1, 4, 4, generator=torch.Generator().manual_seed(64), dtype=F64), -1)
+    teacher = torch.stack([base + 1e-6 * x * torch.eye(4, dtype=F64) for x in range(4)])
+    student = base.expand(4, 1, 4, 4)
+    loss = attention_transfer_loss(student, teacher).item()
+
+    def mutual_information_with_input(maps):  # deterministic maps of a uniform input: I = H(map)
+        distinct = {tuple(m.flatten().tolist()) for m in maps}
+        counts = torch.tensor([sum(tuple(m.flatten().tolist()) == d for m in maps) for d in distinct], dtype=F64)
+        probabilities = counts / counts.sum()
+        return float(-(probabilities * probabilities.log()).sum())
+
+    mi_teacher, mi_student = mutual_information_with_input(teacher), mutual_information_with_input(student)
+    return false_if(
+        loss < 1e-10 and mi_teacher - mi_student > 1.0,
+        f"an attention loss of {loss:.1e}, yet I(A_T; X) = {mi_teacher:.4f} nats (log 4) and I(A_S; X) = {mi_student + 0.0:.4f}: "
+        "mutual information is not continuous in the maps, so a small loss says nothing about it",
+    )

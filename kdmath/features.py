@@ -1,0 +1,340 @@
+r"""Feature-, attention- and relation-based distillation losses.
+
+Representations are matrices with **one example per row**: a batch of :math:`N` student
+features is a tensor of shape ``(N, d_s)``, the teacher's ``(N, d_t)``. Written with
+column-matrices (one example per column) :math:`X = \mathrm{source}^\top \in \mathbb{R}^{d_x \times N}`
+and :math:`Y = \mathrm{target}^\top \in \mathbb{R}^{d_y \times N}`, the functions compute:
+
+* **The least-squares projection.** The map :math:`W \in \mathbb{R}^{d_y \times d_x}` minimising
+  :math:`\|Y - W X\|_F^2`. Setting the gradient :math:`-2 (Y - W X) X^\top` to zero gives the
+  normal equations :math:`W X X^\top = Y X^\top`, so
+
+  .. math:: W^\ast = Y X^\top (X X^\top)^{-1}
+
+  when :math:`X X^\top` is invertible, i.e. when ``source`` has full column rank
+  :math:`d_x`, which needs :math:`N \ge d_x`. Otherwise the minimiser is not unique and
+  :func:`least_squares_projection` returns the one of least Frobenius norm, :math:`Y X^+`.
+
+* **The FitNet hint loss** :math:`\|t - W s\|^2` per example, with :math:`W` mapping the
+  student's features into the teacher's space (Romero et al., 2015).
+
+* **Relational potentials** (Park et al., 2019). The distance potential
+  :math:`\psi_D(i, j) = \|x_i - x_j\| / \mu` with :math:`\mu` the mean distance over the
+  pairs :math:`i \ne j`, and the angle potential
+  :math:`\psi_A(i, j, k) = \langle e_{ij}, e_{kj} \rangle`,
+  :math:`e_{ij} = (x_i - x_j)/\|x_i - x_j\|`: the cosine of the angle at the vertex
+  :math:`x_j`. The RKD losses compare the student's potentials with the teacher's through the
+  Huber loss :math:`l_\delta`, averaged over the pairs or triplets of distinct indices.
+
+* **Attention transfer.** The squared Frobenius distance between attention matrices, averaged
+  over the heads: :math:`\frac1H \sum_h \|A_s^h - A_t^h\|_F^2`.
+
+Every function validates its arguments and raises ``TypeError``/``ValueError`` naming the
+offending one. Half-precision inputs are computed in float32; a float32/float64 pair in
+float64.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Optional
+
+import torch
+
+from ._checks import check_choice, check_temperature, working_dtype
+
+FEATURE_REDUCTIONS = ("mean", "sum", "none")
+
+
+# --------------------------------------------------------------------------- argument checks
+
+
+def _check_tensor(x: object, name: str, *, min_dim: int, what: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    if x.dim() < min_dim:
+        raise ValueError(f"{name} must have shape {what}, got a {x.dim()}-d tensor of shape {tuple(x.shape)}")
+    if 0 in x.shape:
+        raise ValueError(f"{name} must not have an empty axis, got shape {tuple(x.shape)}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contains NaN or inf")
+    return x
+
+
+def _check_rows(x: object, name: str, min_rows: int = 1) -> torch.Tensor:
+    """A finite floating (N, d) matrix with N >= min_rows."""
+    x = _check_tensor(x, name, min_dim=2, what="(N, d), one example per row")
+    if x.dim() != 2:
+        raise ValueError(f"{name} must be a 2-d tensor (N, d), one example per row, got shape {tuple(x.shape)}")
+    if x.shape[0] < min_rows:
+        raise ValueError(f"{name} must have at least {min_rows} rows (examples), got {x.shape[0]}")
+    return x
+
+
+def _common(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str):
+    if a.device != b.device:
+        raise ValueError(f"{name_b} is on {b.device} but {name_a} is on {a.device}")
+    a, b = working_dtype(a), working_dtype(b)
+    dtype = torch.promote_types(a.dtype, b.dtype)
+    return a.to(dtype), b.to(dtype)
+
+
+def _check_same_rows(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(
+            f"{name_b} must have as many rows (examples) as {name_a}, got {b.shape[0]} and {a.shape[0]}"
+        )
+
+
+def _check_rcond(rcond: object) -> Optional[float]:
+    if rcond is None:
+        return None
+    if isinstance(rcond, bool) or not isinstance(rcond, numbers.Real):
+        raise TypeError(f"rcond must be None or a real number, got {type(rcond).__name__}")
+    rcond = float(rcond)
+    if not math.isfinite(rcond) or rcond < 0.0:
+        raise ValueError(f"rcond must be finite and >= 0, got {rcond}")
+    return rcond
+
+
+def _reduce(per_position: torch.Tensor, reduction: str) -> torch.Tensor:
+    if reduction == "none":
+        return per_position
+    if reduction == "sum":
+        return per_position.sum()
+    return per_position.mean()
+
+
+# --------------------------------------------------------------------------- projections
+
+
+def least_squares_projection(
+    source: torch.Tensor, target: torch.Tensor, rcond: Optional[float] = None
+) -> torch.Tensor:
+    r"""Return the :math:`W` of shape ``(d_target, d_source)`` minimising :math:`\|Y - W X\|_F^2`.
+
+    With one example per row, ``source`` is :math:`X^\top` of shape ``(N, d_source)`` and
+    ``target`` is :math:`Y^\top` of shape ``(N, d_target)``, so the objective is
+    ``((target - source @ W.T) ** 2).sum()``. When ``source`` has full column rank (see
+    :func:`projection_is_unique`; it needs ``N >= d_source``), the minimiser is unique and
+    equals the closed form :math:`W^\ast = Y X^\top (X X^\top)^{-1}`. Otherwise every
+    :math:`W^\ast + V` with :math:`V X = 0` is a minimiser, and this returns the one of least
+    Frobenius norm, :math:`Y X^+`, with :math:`X^+` the Moore-Penrose pseudo-inverse.
+
+    ``rcond``: singular values of ``source`` below ``rcond`` times the largest are treated as
+    zero; ``None`` means ``eps * max(N, d_source)`` (as ``numpy.linalg.lstsq``).
+
+    Feature distillation uses it in either direction: FitNets (student to teacher) passes
+    ``source=student, target=teacher``; source note 004 (teacher to student) the reverse.
+    """
+    _check_rows(source, "source")
+    _check_rows(target, "target")
+    _check_same_rows(source, target, "source", "target")
+    rcond = _check_rcond(rcond)
+    x, y = _common(source, target, "source", "target")
+    if x.dtype not in (torch.float32, torch.float64):
+        x, y = x.double(), y.double()
+    pinv = torch.linalg.pinv(x) if rcond is None else torch.linalg.pinv(x, rtol=rcond)
+    # pinv(source) = pinv(X^T) = (X^+)^T, so W^T = pinv(source) @ target = (Y X^+)^T.
+    return (pinv @ y).transpose(0, 1)
+
+
+def projection_is_unique(source: torch.Tensor, rcond: Optional[float] = None) -> bool:
+    r"""Return whether :math:`X X^\top` is invertible, i.e. ``source`` (N, d) has rank d.
+
+    Then the least-squares projection has the unique closed form
+    :math:`W^\ast = Y X^\top (X X^\top)^{-1}`. It is never the case when ``N < d``: the rank of
+    :math:`X X^\top` is at most ``N``. The rank is numerical, with the tolerance ``rcond`` of
+    :func:`least_squares_projection`.
+    """
+    _check_rows(source, "source")
+    rcond = _check_rcond(rcond)
+    x = working_dtype(source)
+    if x.shape[0] < x.shape[1]:
+        return False
+    rank = torch.linalg.matrix_rank(x) if rcond is None else torch.linalg.matrix_rank(x, rtol=rcond)
+    return int(rank) == x.shape[1]
+
+
+def feature_matching_loss(
+    student: torch.Tensor,
+    teacher: torch.Tensor,
+    projection: Optional[torch.Tensor] = None,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    r"""Return the FitNet hint loss :math:`\|t - W s\|^2` per example, reduced over the batch.
+
+    Parameters
+    ----------
+    student:
+        Student features of shape ``(..., d_s)``, usually ``(N, d_s)``.
+    teacher:
+        Teacher features of shape ``(..., d_t)``, with the same leading shape.
+    projection:
+        :math:`W` of shape ``(d_t, d_s)``, mapping student features into the teacher's space
+        (``student @ W.T``), as FitNets' regressor. ``None`` means the identity and requires
+        ``d_s == d_t``. A map in the other direction (source note 004's ``(d_s, d_t)``) is not
+        accepted: here the teacher's features are the fixed target.
+    reduction:
+        ``"mean"`` (default): the mean over examples of the squared norms; ``"sum"``: their sum;
+        ``"none"``: one value per example, of shape ``student.shape[:-1]``.
+    """
+    _check_tensor(student, "student", min_dim=1, what="(..., d_s)")
+    _check_tensor(teacher, "teacher", min_dim=1, what="(..., d_t)")
+    if student.shape[:-1] != teacher.shape[:-1]:
+        raise ValueError(
+            "teacher must have the same leading shape as student (one feature vector per example), got "
+            f"{tuple(teacher.shape)} and {tuple(student.shape)}"
+        )
+    check_choice(reduction, "reduction", FEATURE_REDUCTIONS)
+    s, t = _common(student, teacher, "student", "teacher")
+    d_s, d_t = s.shape[-1], t.shape[-1]
+    if projection is None:
+        if d_s != d_t:
+            raise ValueError(
+                f"projection is None (the identity) but student has width {d_s} and teacher {d_t}: "
+                f"pass a projection of shape ({d_t}, {d_s})"
+            )
+        mapped = s
+    else:
+        _check_tensor(projection, "projection", min_dim=2, what=f"({d_t}, {d_s})")
+        if projection.shape != (d_t, d_s):
+            hint = " (it looks transposed: this loss maps the student to the teacher)" if projection.shape == (d_s, d_t) else ""
+            raise ValueError(f"projection must have shape ({d_t}, {d_s}), got {tuple(projection.shape)}{hint}")
+        s, w = _common(s, projection, "student", "projection")
+        t = t.to(s.dtype)
+        mapped = s @ w.transpose(0, 1)
+    per_example = ((t - mapped) ** 2).sum(-1)
+    return _reduce(per_example, reduction)
+
+
+# --------------------------------------------------------------------------- relational (RKD)
+
+
+def _pairwise_differences(x: torch.Tensor) -> torch.Tensor:
+    """diff[i, j] = x_i - x_j, shape (N, N, d)."""
+    return x.unsqueeze(1) - x.unsqueeze(0)
+
+
+def _distance_potentials(x: torch.Tensor, name: str) -> torch.Tensor:
+    n = x.shape[0]
+    distances = torch.linalg.vector_norm(_pairwise_differences(x), dim=-1)  # zero on the diagonal
+    mu = distances.sum() / (n * (n - 1))
+    if not bool(mu > 0):
+        raise ValueError(f"{name} has all rows equal: the mean pairwise distance is 0, so psi_D is undefined")
+    return distances / mu
+
+
+def _angle_potentials(x: torch.Tensor) -> torch.Tensor:
+    n = x.shape[0]
+    diff = _pairwise_differences(x)  # diff[i, j] = x_i - x_j
+    norms = torch.linalg.vector_norm(diff, dim=-1, keepdim=True)
+    # Unit vectors e_ij; the zero vector where x_i = x_j (the diagonal, or duplicate rows).
+    units = diff / torch.where(norms > 0, norms, torch.ones_like(norms))
+    cosines = torch.einsum("ijd,kjd->ijk", units, units)  # <e_ij, e_kj>: vertex at j
+    idx = torch.arange(n, device=x.device)
+    distinct = (
+        (idx[:, None, None] != idx[None, :, None])
+        & (idx[None, :, None] != idx[None, None, :])
+        & (idx[:, None, None] != idx[None, None, :])
+    )
+    return torch.where(distinct, cosines, torch.zeros((), dtype=cosines.dtype, device=cosines.device))
+
+
+def rkd_distance_potentials(x: torch.Tensor) -> torch.Tensor:
+    r"""Return the ``(N, N)`` matrix :math:`\psi_D(i, j) = \|x_i - x_j\|_2 / \mu`.
+
+    :math:`\mu = \frac{1}{N(N-1)} \sum_{i \ne j} \|x_i - x_j\|_2` is the mean distance over the
+    pairs of distinct examples (Park et al., 2019). The diagonal is 0. Dividing by
+    :math:`\mu` makes the potentials invariant to scaling the embedding, as well as to rotating
+    and translating it. ``x`` is ``(N, d)`` with ``N >= 2`` and not all rows equal.
+    """
+    x = _check_rows(x, "x", min_rows=2)
+    return _distance_potentials(working_dtype(x), "x")
+
+
+def rkd_angle_potentials(x: torch.Tensor) -> torch.Tensor:
+    r"""Return the ``(N, N, N)`` tensor :math:`\psi_A(i, j, k) = \langle e_{ij}, e_{kj} \rangle`.
+
+    :math:`e_{ij} = (x_i - x_j)/\|x_i - x_j\|_2`, so the entry is the cosine of the angle
+    :math:`\angle x_i x_j x_k` at the vertex :math:`x_j`, the middle index, as in Park et al.
+    (2019). Entries with a repeated index (:math:`i = j`, :math:`j = k` or :math:`i = k`) are
+    set to 0. Where two distinct examples coincide (:math:`x_i = x_j`, no angle defined) the unit
+    vector is taken as 0, so those cosines are 0 too. ``x`` is ``(N, d)`` with ``N >= 3``.
+    """
+    x = _check_rows(x, "x", min_rows=3)
+    return _angle_potentials(working_dtype(x))
+
+
+def _huber(difference: torch.Tensor, delta: float) -> torch.Tensor:
+    a = difference.abs()
+    return torch.where(a <= delta, 0.5 * a * a, delta * (a - 0.5 * delta))
+
+
+def _check_rkd_pair(student, teacher, min_rows):
+    _check_rows(student, "student", min_rows=min_rows)
+    _check_rows(teacher, "teacher", min_rows=min_rows)
+    _check_same_rows(student, teacher, "student", "teacher")
+    return _common(student, teacher, "student", "teacher")
+
+
+def rkd_distance_loss(student: torch.Tensor, teacher: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
+    r"""Return the RKD distance loss :math:`\frac{1}{N(N-1)} \sum_{i \ne j} l_\delta\big(\psi_D^s(i,j) - \psi_D^t(i,j)\big)`.
+
+    :math:`\psi_D` is :func:`rkd_distance_potentials` of each model's ``(N, d)`` embeddings (the
+    widths may differ; ``N >= 2``), and :math:`l_\delta` the Huber loss,
+    :math:`\frac12 r^2` for :math:`|r| \le \delta` and :math:`\delta(|r| - \frac12\delta)`
+    beyond. At the default :math:`\delta = 1` it is PyTorch's ``smooth_l1_loss``, as in the paper.
+    """
+    s, t = _check_rkd_pair(student, teacher, 2)
+    delta = check_temperature(delta, "delta")
+    n = s.shape[0]
+    losses = _huber(_distance_potentials(s, "student") - _distance_potentials(t, "teacher"), delta)
+    return losses.sum() / (n * (n - 1))  # the diagonal contributes 0
+
+
+def rkd_angle_loss(student: torch.Tensor, teacher: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
+    r"""Return the RKD angle loss: the Huber loss between angle potentials, mean over distinct triplets.
+
+    :math:`\frac{1}{N(N-1)(N-2)} \sum_{i,j,k \text{ distinct}} l_\delta\big(\psi_A^s(i,j,k) - \psi_A^t(i,j,k)\big)`
+    with :math:`\psi_A` from :func:`rkd_angle_potentials` (``N >= 3``) and :math:`l_\delta` as in
+    :func:`rkd_distance_loss`.
+    """
+    s, t = _check_rkd_pair(student, teacher, 3)
+    delta = check_temperature(delta, "delta")
+    n = s.shape[0]
+    losses = _huber(_angle_potentials(s) - _angle_potentials(t), delta)
+    return losses.sum() / (n * (n - 1) * (n - 2))  # repeated-index entries contribute 0
+
+
+# --------------------------------------------------------------------------- attention
+
+
+def attention_transfer_loss(
+    student_attention: torch.Tensor, teacher_attention: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
+    r"""Return :math:`\frac1H \sum_{h=1}^{H} \|A_s^h - A_t^h\|_F^2`, the mean over heads of the squared Frobenius distance.
+
+    Inputs have shape ``(..., H, L_q, L_k)`` (usually ``(B, H, L, L)``), the same for student
+    and teacher: the student needs as many heads as the teacher, or a chosen subset of the
+    teacher's heads. ``reduction`` acts on the leading axes ``...``: ``"mean"`` (default),
+    ``"sum"``, or ``"none"`` (one value per leading index; a 0-d tensor without leading axes).
+
+    Without the :math:`1/H` (a plain sum over heads, as source note 004 writes it) the loss is
+    :math:`H` times larger. TinyBERT's ``MSE`` form further divides by :math:`L_q L_k`.
+    """
+    what = "(..., H, L_q, L_k)"
+    _check_tensor(student_attention, "student_attention", min_dim=3, what=what)
+    _check_tensor(teacher_attention, "teacher_attention", min_dim=3, what=what)
+    if student_attention.shape != teacher_attention.shape:
+        raise ValueError(
+            "teacher_attention must have the same shape as student_attention, got "
+            f"{tuple(teacher_attention.shape)} and {tuple(student_attention.shape)}"
+        )
+    check_choice(reduction, "reduction", FEATURE_REDUCTIONS)
+    s, t = _common(student_attention, teacher_attention, "student_attention", "teacher_attention")
+    per_head = ((s - t) ** 2).sum(dim=(-2, -1))
+    return _reduce(per_head.mean(-1), reduction)
