@@ -897,3 +897,16 @@ def attention_mutual_information() -> Finding:
         f"an attention loss of {loss:.1e}, yet I(A_T; X) = {mi_teacher:.4f} nats (log 4) and I(A_S; X) = {mi_student + 0.0:.4f}: "
         "mutual information is not continuous in the maps, so a small loss says nothing about it",
     )
+
+
+def tenfold_without_t_squared() -> Finding:
+    """003 §1.4: without T^2 the soft gradient 'scales as 1/T': at T = 10 it is '10x smaller'."""
+    z_s, z_t = _random_logits((256, 10), seed=65), _random_logits((256, 10), seed=66)
+    unscaled = {T: kd_grad(z_s, z_t, T=T, alpha=1.0, reduction="sum", t_squared=False).norm().item() for T in (1.0, 10.0)}
+    shrink = unscaled[1.0] / unscaled[10.0]
+    return verified_if(
+        abs(shrink - 10) < 2,
+        f"from T = 1 to T = 10 the unscaled soft gradient shrinks {shrink:.1f} times on 256 random logit pairs: for large T "
+        "it falls like 1/T^2 (the 1/T of the chain rule times the 1/T by which q - p shrinks), and the factor T^2 "
+        "compensates exactly that",
+    )
