@@ -82,6 +82,8 @@ def _check_math(page):
                    return a.innerText; }"""
     )
     raw = [t for t in (r"\frac", r"\sum", "$$", r"\begin{") if t in text]
+    # inline math that MyST did not recognise (e.g. broken by a line starting with "+ ") stays as $...\cmd
+    raw += re.findall(r"\$[^$\n]{0,80}\\[A-Za-z]+", text)[:3]
     assert not raw, f"untypeset TeX left on the page: {raw}"
     assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
 
