@@ -910,3 +910,51 @@ def tenfold_without_t_squared() -> Finding:
         "it falls like 1/T^2 (the 1/T of the chain rule times the 1/T by which q - p shrinks), and the factor T^2 "
         "compensates exactly that",
     )
+
+
+def example1_sums() -> Finding:
+    """003 example 1 prints the sums of exponentials 161.2 (T = 1), 18.88 (T = 2) and 7.556 (T = 5)."""
+    z = torch.tensor(EXAMPLE1_LOGITS, dtype=F64)
+    sums = {T: torch.exp(z / T).sum().item() for T in (1.0, 2.0, 5.0)}
+    stated = {1.0: (161.2, 1), 2.0: (18.88, 2), 5.0: (7.556, 3)}
+    ok = all(agrees_to_shown_digits(value, sums[T], decimals) for T, (value, decimals) in stated.items())
+    return verified_if(ok, f"sums {sums[1.0]:.3f}, {sums[2.0]:.3f}, {sums[5.0]:.4f}: the note truncates the first (161.2 for 161.27) and "
+                           "adds its rounded exponentials for the last (7.556 for 7.557); the probabilities are unaffected")
+
+
+def example1_maximal_at_T5() -> Finding:
+    """003 example 1: at T = 5 'the dark knowledge is maximally revealed'."""
+    z = torch.tensor(EXAMPLE1_LOGITS, dtype=F64)
+    Ts = torch.arange(0.05, 100.0, 0.001, dtype=F64)
+    probabilities = torch.softmax(z[None, :] / Ts[:, None], -1)
+    gap = probabilities[:, 1] - probabilities[:, 4]  # best wrong class minus worst
+    T_gap = Ts[gap.argmax()].item()
+    entropy = -(probabilities * probabilities.log()).sum(-1)
+    wrong_mass = 1 - probabilities[:, 0]
+    monotone = bool((entropy[1:] >= entropy[:-1]).all() and (wrong_mass[1:] >= wrong_mass[:-1]).all())
+    return false_if(
+        abs(T_gap - 5) > 1 and monotone,
+        f"the gap between the best and the worst wrong class peaks at T = {T_gap:.2f} ({gap.max().item():.4f}; "
+        f"{gap[(Ts - 5).abs().argmin()].item():.4f} at T = 5); the entropy and the mass on wrong classes rise without a "
+        "maximum: under none of these measures is T = 5 a maximum",
+    )
+
+
+def example1_information_lost_at_T20() -> Finding:
+    """003 example 1: at T = 20 'nearly all class-distinction information is lost'."""
+    z = torch.tensor(EXAMPLE1_LOGITS, dtype=F64)
+    recovered = 20.0 * softmax_t(z, 20.0).log()
+    gap = ((recovered - recovered.mean()) - (z - z.mean())).abs().max().item()
+    return false_if(gap < 1e-10, f"20 log p at T = 20, centred, gives back the centred logits to {gap:.1e}: the map from logits to "
+                                 "soft targets is invertible up to a constant at every T, so nothing is lost, only compressed")
+
+
+def simplex_dimension() -> Finding:
+    """003 example 3: the teacher's softmax gives C - 1 real numbers per example."""
+    ranks = {}
+    for C in (3, 10):
+        J = softmax_t_jacobian(_random_logits((C,), seed=70 + C), 1.0)
+        ranks[C] = int(torch.linalg.matrix_rank(J))
+    return verified_if(all(ranks[C] == C - 1 for C in ranks),
+                       f"the softmax Jacobian has rank {ranks[3]} for C = 3 and {ranks[10]} for C = 10: a soft target moves in a "
+                       "(C - 1)-dimensional simplex")
