@@ -104,17 +104,16 @@ def to_device_images(images: torch.Tensor, device) -> torch.Tensor:
 def jitter_batch(images: torch.Tensor, shift: int, generator: torch.Generator) -> torch.Tensor:
     """Shift each image of ``(B, H, W)`` by its own random offset in ``[-shift, shift]^2``, zero-filling.
 
-    One gather from a zero-padded copy: ``out[b, i, j] = padded[b, i + dy_b, j + dx_b]``.
+    One ``gather`` along the flattened rows of a zero-padded copy: ``out[b, i, j] = padded[b, i + dy_b, j + dx_b]``.
     """
     if shift == 0:
         return images
     B, H, W = images.shape
-    padded = nn.functional.pad(images, (shift, shift, shift, shift))
     offsets = torch.randint(0, 2 * shift + 1, (2, B), device=images.device, generator=generator)
-    rows = torch.arange(H, device=images.device)[None, :] + offsets[0][:, None]
-    cols = torch.arange(W, device=images.device)[None, :] + offsets[1][:, None]
-    batch = torch.arange(B, device=images.device)[:, None, None]
-    return padded[batch, rows[:, :, None], cols[:, None, :]]
+    width = W + 2 * shift  # of a padded row
+    padded = nn.functional.pad(images, (shift, shift, shift, shift)).reshape(B, -1)
+    crop = (torch.arange(H, device=images.device)[:, None] * width + torch.arange(W, device=images.device)).reshape(-1)
+    return padded.gather(1, (offsets[0] * width + offsets[1])[:, None] + crop).view(B, H, W)
 
 
 @torch.no_grad()
@@ -178,7 +177,8 @@ def train(
 
     torch.manual_seed(config.seed)
     generator = torch.Generator(device=device).manual_seed(config.seed)
-    optimiser = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    optimiser = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
+                                foreach=True)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimiser, gamma=config.lr_decay)
     history, start_epoch = History(), 0
     path = Path(checkpoint) if checkpoint is not None else None
