@@ -51,12 +51,18 @@ class Context:
     test_labels: torch.Tensor
     checkpoint_dir: Path | None
     progress: bool = True
+    # Tags of the models whose checkpoint existed when the run reached them (a cached teacher, or a
+    # resumed run): the record lists them, because the run's time does not include their training.
+    reused: list = dataclasses.field(default_factory=list)
 
     def checkpoint(self, tag: str, payload: dict) -> Path | None:
         if self.checkpoint_dir is None:
             return None
         key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
-        return self.checkpoint_dir / f"{tag}-{key}.pt"
+        path = self.checkpoint_dir / f"{tag}-{key}.pt"
+        if path.exists():
+            self.reused.append(tag)
+        return path
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,7 @@ def run_experiment(
         "seed": settings.get("seed", 0),
         "results": results,
         "seconds": round(time.perf_counter() - started, 1),
+        "reused_checkpoints": context.reused,
         "hardware": hardware(device),
         "kdmath_version": __version__,
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
