@@ -8,6 +8,9 @@ A check whose finding no longer matches the registered verdict is reported as a 
 fails the build (``-W``); the test suite checks the same. The page is re-read whenever a file of
 ``kdmath`` changes, so it cannot go stale, and ``claims.json`` (the registry with this build's
 findings) is written next to the HTML.
+
+An empirical claim that an MNIST experiment tests shows its outcome on the longest committed run
+(``kdmath.ledger.empirical``); the page is re-read when a file of ``results/`` changes.
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ def _cell(text: str) -> list[str]:
     return [lines[0]] + [f"    {line}" for line in lines[1:]]
 
 
-def _ledger_source(findings) -> list[str]:
+def _ledger_source(findings, outcomes) -> list[str]:
     from kdmath import ledger
 
     counts = ledger.verdict_counts()
@@ -103,7 +106,11 @@ def _ledger_source(findings) -> list[str]:
             why = claim.correction or claim.note or "As stated."
             if claim.correction and claim.note:
                 why = f"{claim.correction} {claim.note}"
-            if finding is None:
+            outcome = outcomes.get(claim.id)
+            if outcome is not None:
+                run = f"its {outcome.config} run" if outcome.config else "no run committed yet"
+                decided = f"Experiment `{outcome.experiment}`, {run}: **{outcome.status}**; {_escape(outcome.evidence)}."
+            elif finding is None:
                 decided = "No check: " + ("see the note." if claim.verdict != "empirical" else "an experiment.")
             else:
                 decided = f"`{claim.check_name}`: {_escape(finding.evidence)}."
@@ -144,12 +151,27 @@ class ClaimsLedger(SphinxDirective):
                     location=self.get_location(),
                 )
             findings[claim.id] = finding
+        from kdmath.ledger import empirical
+
+        results = empirical.default_results_dir()
+        if results.is_dir():
+            self.env.note_dependency(str(results))  # its mtime changes when a record is added or removed
+        for path in sorted(results.glob("*.json")):
+            self.env.note_dependency(str(path))
+        try:
+            outcomes = empirical.assess_all()
+        except Exception as error:  # a malformed results file must fail the build, not vanish from the page
+            logger.warning(f"claims ledger: reading the experiments' results raised {error!r}", location=self.get_location())
+            outcomes = {}
+        self.env.kdbook_ledger_outcomes = {
+            key: {"experiment": o.experiment, "config": o.config, "status": o.status, "evidence": o.evidence} for key, o in outcomes.items()
+        }
         self.env.kdbook_ledger_findings = {
             key: None if value is None else {"verdict": value.verdict, "evidence": value.evidence}
             for key, value in findings.items()
         }
         container = nodes.container(classes=["claims-ledger"])
-        self.state.nested_parse(StringList(_ledger_source(findings), source="kdmath.ledger"), self.content_offset, container)
+        self.state.nested_parse(StringList(_ledger_source(findings, outcomes), source="kdmath.ledger"), self.content_offset, container)
         return [container]
 
 
@@ -159,11 +181,13 @@ def _write_json(app, exception):
     from kdmath import ledger
 
     findings = getattr(app.env, "kdbook_ledger_findings", None) or {}
+    outcomes = getattr(app.env, "kdbook_ledger_outcomes", None) or {}
     rows = ledger.records()
     for row in rows:
         found = findings.get(row["id"])
         row["found"] = None if found is None else found["verdict"]
         row["evidence"] = None if found is None else found["evidence"]
+        row["experiment_outcome"] = outcomes.get(row["id"])
     target = Path(app.outdir) / "claims.json"
     handle, temporary = tempfile.mkstemp(dir=app.outdir, prefix=".claims-", suffix=".json")
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
@@ -174,4 +198,4 @@ def _write_json(app, exception):
 def setup(app):
     app.add_directive("claims-ledger", ClaimsLedger)
     app.connect("build-finished", _write_json)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}

@@ -4,7 +4,7 @@ A :class:`Claim` records where a source states something, the statement as the s
 the verdict, the correct statement where it differs, the check that decides it, and the place in
 the book that treats it (``where``: ``"ref:<label>"``, ``"prf:<label>"`` or ``"doc:<path>"``).
 Claims that code cannot decide carry the reason (``note``) instead: for an empirical claim, the
-experiment that tests it, or "not yet tested".
+experiment that tests it (:mod:`kdmath.ledger.empirical` reads its outcome off the committed results).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ SOURCES = {
     "004": "004_b6906b5fa23cc9b6.txt",
 }
 
-NOT_YET_TESTED = "Not yet tested: the MNIST experiments of the training chapters will test it."
+TESTED_IN_CH10 = ("Tested by an MNIST experiment (chapter 10); the ledger shows the outcome on the longest committed run, "
+                  "by the rule stated in kdmath.ledger.empirical. ")
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,8 @@ CLAIMS: tuple[Claim, ...] = (
       VERIFIED, "prf:ch2-thm-combined", checks.combined_gradient),
     C("003-medium-T", "003", "§2.2 and pitfall 2",
       r"$T \approx 2$–$5$ is the sweet spot; $T$ = 2–10 is usually optimal for LLM distillation",
-      EMPIRICAL, "doc:notebooks/05_worked_examples", note=NOT_YET_TESTED),
+      EMPIRICAL, "ref:ch10-claims",
+      note=TESTED_IN_CH10 + "Only the first half: the LLM half needs a language model, which the book does not train."),
     C("003-high-T-limit", "003", "§2.3",
       r"$T^2 D_{\mathrm{KL}}(p_t^T\Vert p_s^T) \to \frac{1}{2K}\lVert z_t - \bar z_t - z_s + \bar z_s\rVert^2$",
       VERIFIED, "prf:ch3-thm-limit", checks.high_temperature_loss_limit),
@@ -144,7 +146,8 @@ CLAIMS: tuple[Claim, ...] = (
       correction=r"Without $T^2$ the soft term diverges like $1/T$; with it, it vanishes; $T\cdot\mathrm{KL}$ tends to a perceptron criterion on the teacher's argmax, not to a cross-entropy."),
     C("003-low-T", "003", "§2.1",
       r"at $T \approx 1$ distillation behaves like training with label smoothing",
-      EMPIRICAL, "ref:ch5-label-smoothing", note=NOT_YET_TESTED),
+      EMPIRICAL, "ref:ch5-label-smoothing",
+      note="Not tested by experiment: chapter 5 shows the exact identity behind the claim, and why it is not label smoothing (the teacher's targets depend on the input). No experiment of the book trains with label smoothing."),
     C("003-bits", "003", "§4.1",
       r"a hard label gives $\log_2 C$ bits; the teacher's distribution gives up to $C$ times more information",
       CORRECTED, "ref:ch5-information", checks.example3_bits,
@@ -154,7 +157,8 @@ CLAIMS: tuple[Claim, ...] = (
       VERIFIED, "ref:ch5-label-smoothing", checks.label_smoothing_identity),
     C("003-variance", "003", "§4.3 and §4.4",
       "teacher outputs have lower variance than labels; soft targets give a smoother loss landscape with fewer sharp minima",
-      EMPIRICAL, "doc:notebooks/05_worked_examples", note=NOT_YET_TESTED),
+      EMPIRICAL, "ref:ch10-claims",
+      note=TESTED_IN_CH10 + "Only through its consequence, that soft targets overfit less than labels on a small training set; the variance and the loss landscape are not measured."),
     C("003-ex1-T1", "003", "example 1, T = 1", "softmax of (5, 2, 1, 0.5, 0.1): (0.920, 0.046, 0.017, 0.010, 0.007)",
       VERIFIED, "ref:ch5-example-1", checks.example1_T1),
     C("003-ex1-T2", "003", "example 1, T = 2", "(0.645, 0.144, 0.087, 0.068, 0.056)",
@@ -174,7 +178,7 @@ CLAIMS: tuple[Claim, ...] = (
       FALSE, "ref:ch5-example-1", checks.example1_information_lost_at_T20,
       correction=r"$T \log \sigma_T(z)$ recovers the centred logits exactly at every $T$; high temperatures compress the differences, they do not erase them."),
     C("003-ex1-optimal", "003", "example 1", "for this teacher T = 2–3 provides the best balance",
-      EMPIRICAL, "ref:ch5-example-1", note="Which T trains the best student is a training question. " + NOT_YET_TESTED),
+      EMPIRICAL, "ref:ch5-example-1", note="Example 1's teacher is a single logit vector with no data set, so no training can test the claim as stated; chapter 10's temperature sweep tests the general claim (003 §2.2)."),
     C("003-ex2-kl", "003", "example 2", r"$D_{\mathrm{KL}}((0.6, 0.3, 0.1)\Vert(0.5, 0.2, 0.3)) = 0.121$",
       VERIFIED, "ref:ch5-example-2", checks.example2_kl),
     C("003-ex2-scaled", "003", "example 2", r"with $T^2$ scaling at $T = 2$ the gradient is $4(q - p) = (-0.4, -0.4, 0.8)$",
@@ -190,7 +194,8 @@ CLAIMS: tuple[Claim, ...] = (
       correction="It is 6 percentage points: an 8.3% relative gain, a 21% cut in the error rate."),
     C("003-ex3-outcome", "003", "example 3",
       "a student distilled with alpha = 0.7, T = 3 on 10K examples beats the same student trained from scratch by 6 points",
-      EMPIRICAL, "ref:ch5-example-3", note=NOT_YET_TESTED + " (The numbers are given, not measured.)"),
+      EMPIRICAL, "ref:ch10-claims",
+      note=TESTED_IN_CH10 + "Only the direction: the note's numbers are given for an unnamed task, not measured, so the size of the gain cannot be reproduced."),
     C("003-pp1", "003", "practice problem 1",
       r"$\partial (T^2 D_{\mathrm{KL}})/\partial z_{s,i} = T(p_s^T(i) - p_t^T(i))$",
       VERIFIED, "ref:ch6-problem-1", checks.scaled_soft_gradient),
@@ -214,7 +219,7 @@ CLAIMS: tuple[Claim, ...] = (
       CORRECTED, "ref:ch8-on-policy", checks.on_policy_objective,
       correction=r"On-policy distillation (GKD, MiniLLM) minimises a divergence, such as the reverse KL $\mathrm{KL}(q\Vert p)$, on the student's own samples; the score $\mathbb E_q[\log p]$ alone is maximised by collapsing onto the teacher's mode."),
     C("003-pitfall-layers", "003", "pitfall 3", "layer-to-layer distillation significantly improves results, especially for deep models",
-      EMPIRICAL, "ref:ch7-hidden-states", note="Not yet tested: the book's experiments are on MNIST multilayer perceptrons."),
+      EMPIRICAL, "ref:ch7-hidden-states", note="Not tested: the book's experiments are two-layer MNIST perceptrons, not the deep models the claim is about."),
     C("003-quiz", "003", "quiz, Q1–Q8", "eight multiple-choice questions with their 'correct' answers (e.g. Q5: 'number of classes).')",
       UNVERIFIABLE, "doc:book/claims",
       note="The questions and answers are templates with the topic's name filled in; they state nothing that could be checked."),
@@ -319,7 +324,8 @@ CLAIMS: tuple[Claim, ...] = (
       correction="Undefined for one-hot labels (H(y) = 0), and circular (p_T depends on T); the best temperature is found by validation."),
     C("004-T-table", "004", "empirical guidelines table",
       "T = 2–4 for a confident teacher, 4–8 for an uncertain one, 8–20 for noisy labels",
-      EMPIRICAL, "ref:ch9-thm-9", note=NOT_YET_TESTED),
+      EMPIRICAL, "ref:ch10-claims",
+      note=TESTED_IN_CH10 + "MNIST with a well-trained teacher is the 'confident teacher' row; the other rows are not tested."),
 )
 
 
