@@ -3,9 +3,9 @@
 Each experiment is a function of a configuration (a dict) that trains what it needs with
 :mod:`kdmath.trainer` and returns its numbers. Every experiment has three configurations:
 
-- ``quick``: a few epochs on a subset; minutes on a CPU, used by the chapters in CI;
-- ``medium``: the full data with fewer epochs; about an hour on a two-core CPU;
-- ``full``: the paper's settings; meant for a GPU.
+- ``quick``: a few epochs on a subset; seconds on a CPU, run live by chapter 10 (and so in CI);
+- ``medium``: the full data with tens of epochs; minutes per experiment on a two-core CPU;
+- ``full``: hundreds of epochs, the paper's scale; meant for a GPU.
 
 :func:`run_experiment` (and ``python -m kdmath.experiments NAME --config full``) runs one and
 writes ``<out_dir>/<name>-<config>.json`` atomically, with the numbers, the configuration, the
