@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from kdmath.experiments import CONFIG_NAMES, EXPERIMENTS, run_experiment
+from kdmath.experiments import CONFIG_NAMES, EXPERIMENTS, OPTIONAL_CONFIG_NAMES, register, run_experiment
 from kdmath.ledger.empirical import REQUIRED_FIELDS
 
 # The main experiment in miniature: 300 training images, one epoch of each network.
@@ -20,11 +20,19 @@ def test_every_experiment_has_the_three_configurations_with_the_paper_settings_i
     assert set(EXPERIMENTS) == {"hinton_mnist", "scratch_vs_distill", "temperature_sweep", "omitted_class",
                                 "soft_targets_regularizer", "alpha_sweep"}
     for experiment in EXPERIMENTS.values():
-        assert tuple(experiment.configs) == CONFIG_NAMES
+        assert tuple(experiment.configs)[:3] == CONFIG_NAMES
+        assert set(experiment.configs) <= set(CONFIG_NAMES) | set(OPTIONAL_CONFIG_NAMES)
         quick, full = experiment.configs["quick"], experiment.configs["full"]
         assert quick["teacher"]["epochs"] < full["teacher"]["epochs"]
         assert full["teacher"]["jitter"] == 2 and full["teacher"]["max_norm"] > 0
     assert EXPERIMENTS["hinton_mnist"].configs["full"]["T"] == 20.0
+    hinton = EXPERIMENTS["hinton_mnist"].configs
+    assert hinton["medium"]["teacher"]["epochs"] < hinton["long"]["teacher"]["epochs"] < hinton["full"]["teacher"]["epochs"]
+    with pytest.raises(ValueError, match="lacks configurations"):
+        register("broken", "", {"quick": {}})
+    with pytest.raises(ValueError, match="unknown configurations"):
+        register("broken", "", {"quick": {}, "medium": {}, "full": {}, "huge": {}})
+    assert "broken" not in EXPERIMENTS
 
 
 def test_run_experiment_rejects_bad_arguments():
@@ -32,6 +40,8 @@ def test_run_experiment_rejects_bad_arguments():
         run_experiment("hinton", "quick", out_dir=None)
     with pytest.raises(ValueError, match="config"):
         run_experiment("hinton_mnist", "huge", out_dir=None)
+    with pytest.raises(ValueError, match="config"):
+        run_experiment("alpha_sweep", "long", out_dir=None)  # only some experiments have a long configuration
     with pytest.raises(TypeError, match="config"):
         run_experiment("hinton_mnist", 3, out_dir=None)
 

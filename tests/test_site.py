@@ -181,3 +181,15 @@ def test_claims_ledger_page(server, browser):
     assert [row["id"] for row in exported["claims"]] == [claim.id for claim in ledger.CLAIMS]
     for row in exported["claims"]:
         assert row["found"] in (None, row["verdict"]), row
+    # the empirical claims an experiment tests show their outcome on the committed run, on the page and in the export
+    from kdmath.ledger import empirical
+
+    outcomes = empirical.assess_all()
+    for row in exported["claims"]:
+        outcome = outcomes.get(row["id"])
+        if outcome is None:
+            assert row["experiment_outcome"] is None, row
+        else:
+            assert row["experiment_outcome"] == {"experiment": outcome.experiment, "config": outcome.config,
+                                                 "status": outcome.status, "evidence": outcome.evidence}, row
+            assert f"Experiment {outcome.experiment}, its {outcome.config} run: {outcome.status}" in text

@@ -11,7 +11,8 @@ from . import EXPERIMENTS, run_experiment
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m kdmath.experiments", description=__doc__)
     parser.add_argument("name", choices=sorted(EXPERIMENTS) + ["list"], help="the experiment to run, or 'list'")
-    parser.add_argument("--config", default="quick", choices=("quick", "medium", "full"))
+    parser.add_argument("--config", default="quick", choices=("quick", "medium", "long", "full"),
+                        help="quick, medium, full; long for the experiments that have it (see list)")
     parser.add_argument("--data-dir", default=None, help="MNIST directory (default: $KDBOOK_MNIST_DIR or ../shared/data/mnist)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--out-dir", default="results", help="where the JSON result is written (default: results/)")
@@ -20,7 +21,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.name == "list":
         for name, experiment in EXPERIMENTS.items():
-            print(f"{name}: {experiment.description}")
+            print(f"{name}: {experiment.description} [configurations: {', '.join(experiment.configs)}]")
         return
     record = run_experiment(args.name, args.config, data_dir=args.data_dir, device=args.device, out_dir=args.out_dir,
                             checkpoint_dir=args.checkpoint_dir, progress=not args.no_progress)
