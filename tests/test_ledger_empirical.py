@@ -82,6 +82,8 @@ def test_load_records_prefers_full_and_ignores_quick(tmp_path):
     write(tmp_path, "scratch_vs_distill", "quick", record("scratch_vs_distill", {"runs": []}, config="quick"))
     assert set(empirical.load_records(tmp_path)) == {"temperature_sweep"}
     assert empirical.load_records(tmp_path)["temperature_sweep"]["config_name"] == "medium"
+    write(tmp_path, "temperature_sweep", "long", dict(medium, config_name="long"))
+    assert empirical.load_records(tmp_path)["temperature_sweep"]["config_name"] == "long"
     write(tmp_path, "temperature_sweep", "full", full)
     assert empirical.load_records(tmp_path)["temperature_sweep"]["config_name"] == "full"
     outcome = empirical.assess("004-T-table", empirical.load_records(tmp_path))

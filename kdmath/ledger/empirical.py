@@ -2,7 +2,8 @@
 
 An empirical claim has no proof to check; what this module does is state, for each claim that an
 experiment of :mod:`kdmath.experiments` tests, the rule by which a run supports it, and apply the
-rule to the record of the longest configuration run (``full`` if committed, else ``medium``).
+rule to the record of the longest configuration run (``full`` if committed, else ``long``, else
+``medium``).
 The verdict in the ledger stays *empirical*: an outcome holds for that run, with its seeds and
 lengths of training, and says so.
 
@@ -39,7 +40,7 @@ NOT_RUN = "not run yet"
 OUTCOMES = (SUPPORTED, CONTRADICTED, MIXED, NOT_RUN)
 
 # Longest first: a claim is judged on the longest configuration that has a record.
-RECORD_CONFIGS = ("full", "medium")
+RECORD_CONFIGS = ("full", "long", "medium")
 N_TEST = 10_000
 REQUIRED_FIELDS = ("experiment", "config_name", "config", "seed", "results", "seconds", "hardware", "kdmath_version")
 
@@ -77,7 +78,7 @@ def binomial_sigma(errors: int, n: int = N_TEST) -> float:
 def load_records(results_dir: str | os.PathLike | None = None) -> dict[str, dict]:
     """The record of the longest committed configuration of each experiment, by experiment name.
 
-    Reads ``<results_dir>/<name>-<config>.json`` for ``config`` in ``full``, ``medium``. A file that
+    Reads ``<results_dir>/<name>-<config>.json`` for ``config`` in ``full``, ``long``, ``medium``. A file that
     is not a well-formed record of the experiment its name says raises ``ValueError`` naming it.
     """
     directory = default_results_dir() if results_dir is None else Path(results_dir)
