@@ -29,6 +29,16 @@ def test_binomial_sigma():
         empirical.binomial_sigma(1.5)
 
 
+def test_close_to_best():
+    # 2 sigma of 100 errors is 19.9; ties go to the smaller setting
+    assert empirical.close_to_best({"1": 180, "3": 115, "8": 100, "20": 100, "30": 125}) == (8.0, [3.0, 8.0, 20.0])
+    assert empirical.close_to_best({0.5: 7}) == (0.5, [0.5])
+    with pytest.raises(ValueError, match="counts"):
+        empirical.close_to_best({})
+    with pytest.raises(ValueError, match="error count"):
+        empirical.close_to_best({"1": 10_001})
+
+
 def test_temperature_rule_supported_contradicted_mixed():
     # 2 sigma of 100 errors is 19.9: 115 cannot be told from 100, 125 can.
     close = {"1": 180, "3": 115, "8": 100, "20": 101}
@@ -89,6 +99,9 @@ def test_load_records_prefers_full_and_ignores_quick(tmp_path):
     outcome = empirical.assess("004-T-table", empirical.load_records(tmp_path))
     assert (outcome.status, outcome.config) == (CONTRADICTED, "full")
     assert empirical.load_records(tmp_path / "absent") == {}
+    assert set(empirical.load_all_records(tmp_path)) == {("temperature_sweep", c) for c in ("medium", "long", "full")}
+    with pytest.raises(TypeError, match="results_dir"):
+        empirical.load_all_records(3)
 
 
 @pytest.mark.parametrize("payload, message", [

@@ -75,21 +75,21 @@ def binomial_sigma(errors: int, n: int = N_TEST) -> float:
     return math.sqrt(errors * (1 - errors / n))
 
 
-def load_records(results_dir: str | os.PathLike | None = None) -> dict[str, dict]:
-    """The record of the longest committed configuration of each experiment, by experiment name.
+def load_all_records(results_dir: str | os.PathLike | None = None) -> dict[tuple[str, str], dict]:
+    """Every committed record, keyed by ``(experiment, config)``.
 
     Reads ``<results_dir>/<name>-<config>.json`` for ``config`` in ``full``, ``long``, ``medium``. A file that
     is not a well-formed record of the experiment its name says raises ``ValueError`` naming it.
     """
-    directory = default_results_dir() if results_dir is None else Path(results_dir)
-    if not isinstance(directory, Path):
+    if results_dir is not None and not isinstance(results_dir, (str, os.PathLike)):
         raise TypeError(f"results_dir must be a path, got {type(results_dir).__name__}")
-    found: dict[str, dict] = {}
+    directory = default_results_dir() if results_dir is None else Path(results_dir)
+    found: dict[tuple[str, str], dict] = {}
     if not directory.is_dir():
         return found
     for path in sorted(directory.glob("*.json")):
         name, _, config = path.stem.rpartition("-")
-        if config not in RECORD_CONFIGS or name in found and RECORD_CONFIGS.index(found[name]["config_name"]) <= RECORD_CONFIGS.index(config):
+        if config not in RECORD_CONFIGS:
             continue
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
@@ -100,8 +100,17 @@ def load_records(results_dir: str | os.PathLike | None = None) -> dict[str, dict
             raise ValueError(f"results file {path.name} lacks the fields {missing}")
         if record["experiment"] != name or record["config_name"] != config:
             raise ValueError(f"results file {path.name} holds {record['experiment']}-{record['config_name']}")
-        found[name] = record
+        found[name, config] = record
     return found
+
+
+def load_records(results_dir: str | os.PathLike | None = None) -> dict[str, dict]:
+    """The record of the longest committed configuration of each experiment, by experiment name."""
+    every = load_all_records(results_dir)
+    longest: dict[str, dict] = {}
+    for config in reversed(RECORD_CONFIGS):  # shortest first, so that a longer run replaces a shorter one
+        longest.update({name: record for (name, c), record in every.items() if c == config})
+    return longest
 
 
 def _check_count(value, what: str) -> int:
@@ -110,19 +119,33 @@ def _check_count(value, what: str) -> int:
     return value
 
 
+def close_to_best(counts: dict) -> tuple[float, list[float]]:
+    """The setting with the fewest errors, and every setting one run cannot tell from it.
+
+    ``counts`` maps settings (numbers, or numbers as text: temperatures, weights) to error counts.
+    Returns the best setting (ties go to the smaller) and, in increasing order, the settings whose
+    count is within :math:`2\\sigma` of the best count.
+    """
+    if not isinstance(counts, dict) or not counts:
+        raise ValueError(f"counts must be a non-empty dict of error counts, got {counts!r}")
+    values = {float(setting): _check_count(e, f"counts[{setting!r}]") for setting, e in counts.items()}
+    best = min(values, key=lambda setting: (values[setting], setting))
+    margin = 2 * binomial_sigma(values[best])
+    return best, sorted(setting for setting, e in values.items() if e - values[best] <= margin)
+
+
 def temperature_range_best(low: float, high: float, record: dict) -> tuple[str, str]:
     """Whether, at each width of a ``temperature_sweep`` record, some T in [low, high] is within 2 sigma of the best."""
     verdicts, parts = [], []
     for width, row in record["results"]["test_errors"].items():
-        counts = {float(t): _check_count(e, f"test_errors[{width}][{t}]") for t, e in row.items()}
-        best_T = min(counts, key=lambda t: (counts[t], t))
+        best_T, close = close_to_best(row)
+        counts = {float(t): e for t, e in row.items()}
         in_range = {t: e for t, e in counts.items() if low <= t <= high}
         if not in_range:
             raise ValueError(f"the sweep at width {width} has no temperature in [{low:g}, {high:g}]")
         range_T = min(in_range, key=lambda t: (in_range[t], t))
         margin = 2 * binomial_sigma(counts[best_T])
-        holds = in_range[range_T] - counts[best_T] <= margin
-        verdicts.append(holds)
+        verdicts.append(any(low <= t <= high for t in close))
         parts.append(f"{width} units: best T = {best_T:g} ({counts[best_T]} errors), best in {low:g}–{high:g}: "
                      f"T = {range_T:g} ({in_range[range_T]} errors), 2σ = {margin:.1f}")
     status = SUPPORTED if all(verdicts) else CONTRADICTED if not any(verdicts) else MIXED
