@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
+
+from .. import output
 
 VERIFIED = "verified"
 CORRECTED = "corrected"
@@ -49,10 +52,6 @@ def false_if(counterexample_found: bool, evidence: str, **values) -> Finding:
     return Finding(FALSE if counterexample_found else VERIFIED, evidence, values)
 
 
-def fmt(values, digits: int = 4) -> str:
-    """A number or a sequence of numbers as rounded text, for evidence lines."""
-    try:
-        items = [float(v) for v in values]
-    except TypeError:
-        return f"{float(values) + 0.0:.{digits}f}"
-    return "(" + ", ".join(f"{round(v, digits) + 0.0:.{digits}f}" for v in items) + ")"
+# Evidence is written with the book's rounding helpers: numbers as tuples, errors as bounds.
+fmt = partial(output.fmt, brackets="()")
+below = output.below

@@ -25,6 +25,7 @@ from ._finding import (
     VERIFIED,
     Finding,
     agrees_to_shown_digits,
+    below,
     false_if,
     fmt,
     verified_if,
@@ -59,7 +60,7 @@ def temperature_softmax_definition() -> Finding:
     for T in (0.3, 1.0, 4.0, 50.0):
         direct = torch.exp(z / T) / torch.exp(z / T).sum(-1, keepdim=True)
         worst = max(worst, (softmax_t(z, T) - direct).abs().max().item())
-    return verified_if(worst < 1e-12, f"`softmax_t` and exp(z/T)/sum exp(z/T) agree to {worst:.1e}", worst=worst)
+    return verified_if(worst < 1e-12, f"`softmax_t` and exp(z/T)/sum exp(z/T) agree: largest difference {below(worst, 1e-12, otherwise='.1e')}", worst=worst)
 
 
 def softmax_jacobian() -> Finding:
@@ -70,7 +71,7 @@ def softmax_jacobian() -> Finding:
         stated = (torch.diag(q) - torch.outer(q, q)) / T
         numeric = torch.autograd.functional.jacobian(lambda v: softmax_t(v, T), z)
         worst = max(worst, (numeric - stated).abs().max().item())
-    return verified_if(worst < 1e-12, f"(1/T) q_i (delta_ij - q_j) matches autograd's Jacobian to {worst:.1e}")
+    return verified_if(worst < 1e-12, f"(1/T) q_i (delta_ij - q_j) matches autograd's Jacobian: largest difference {below(worst, 1e-12, otherwise='.1e')}")
 
 
 def diagonal_only_jacobian() -> Finding:
@@ -87,7 +88,7 @@ def diagonal_only_jacobian() -> Finding:
     return Finding(
         verdict,
         f"the diagonal entry (1/T) q_i (1 - q_i) is right; the off-diagonal -(1/T) q_i q_j are not zero: "
-        f"a chain rule through the diagonal alone gives a gradient at cosine {cosine:.3f} to the true one",
+        f"a chain rule through the diagonal alone gives a gradient at cosine {fmt(cosine, 3)} to the true one",
         {"cosine": cosine},
     )
 
@@ -98,7 +99,7 @@ def high_temperature_uniform() -> Finding:
     slope_ok = 90 < distances[0] / distances[1] < 110  # distance to uniform is O(1/T)
     return verified_if(
         distances[1] < 1e-3 and slope_ok,
-        f"max |sigma_T(z) - 1/K| = {distances[0]:.1e} at T = 100 and {distances[1]:.1e} at T = 10^4 (order 1/T)",
+        f"max |sigma_T(z) - 1/K| = {fmt(distances[0], '.1e')} at T = 100 and {fmt(distances[1], '.1e')} at T = 10^4 (order 1/T)",
     )
 
 
@@ -124,7 +125,7 @@ def entropy_increases() -> Finding:
     monotone = bool((entropies[1:] >= entropies[:-1] - 1e-12).all())
     return verified_if(
         monotone and bool((slopes >= -1e-12).all()),
-        f"dH/dT >= 0 on 256 random logit vectors for T in [1, 20] (smallest {slopes.min().item():.1e}); "
+        f"dH/dT >= 0 on 256 random logit vectors for T in [1, 20] (smallest {fmt(slopes.min().item(), '.1e')}); "
         "the proof is in chapter 1 (the note's own proof only restates the claim)",
     )
 
@@ -138,7 +139,7 @@ def soft_gradient() -> Finding:
     for T in (0.5, 1.0, 4.0, 20.0):
         closed = (softmax_t(z_s, T) - softmax_t(z_t, T)) / T
         worst = max(worst, (_autograd_soft_gradient(z_s, z_t, T) - closed).abs().max().item())
-    return verified_if(worst < 1e-12, f"(q - p)/T matches autograd of KL(p || q) to {worst:.1e} for T in 0.5..20")
+    return verified_if(worst < 1e-12, f"(q - p)/T matches autograd of KL(p || q) for T in 0.5..20: largest difference {below(worst, 1e-12, otherwise='.1e')}")
 
 
 def scaled_soft_gradient() -> Finding:
@@ -147,7 +148,7 @@ def scaled_soft_gradient() -> Finding:
     for T in (1.0, 2.0, 4.0, 10.0):
         closed = T * (softmax_t(z_s, T) - softmax_t(z_t, T))
         worst = max(worst, (_autograd_soft_gradient(z_s, z_t, T, scale=T**2) - closed).abs().max().item())
-    return verified_if(worst < 1e-12, f"T (q - p) matches autograd of T^2 KL(p || q) to {worst:.1e}")
+    return verified_if(worst < 1e-12, f"T (q - p) matches autograd of T^2 KL(p || q): largest difference {below(worst, 1e-12, otherwise='.1e')}")
 
 
 def combined_gradient() -> Finding:
@@ -164,7 +165,7 @@ def combined_gradient() -> Finding:
         )
         (grad,) = torch.autograd.grad(loss, student)
         worst = max(worst, (grad - stated).abs().max().item())
-    return verified_if(worst < 1e-12, f"(1 - alpha)(sigma_1(z_s) - e_y) + alpha T (q - p) matches autograd to {worst:.1e}")
+    return verified_if(worst < 1e-12, f"(1 - alpha)(sigma_1(z_s) - e_y) + alpha T (q - p) matches autograd: largest difference {below(worst, 1e-12, otherwise='.1e')}")
 
 
 def example2_scaled_gradient() -> Finding:
@@ -176,7 +177,7 @@ def example2_scaled_gradient() -> Finding:
     ratio = (stated / computed).mean().item()
     return verified_if(
         torch.allclose(computed, stated, atol=5e-3),
-        f"T^2-scaled gradient at T = 2 is {fmt(computed, 2)}; the note's {fmt(stated, 2)} is {ratio:.2f} times too large",
+        f"T^2-scaled gradient at T = 2 is {fmt(computed, 2)}; the note's {fmt(stated, 2)} is {fmt(ratio, 2)} times too large",
         ratio=ratio,
     )
 
@@ -192,7 +193,7 @@ def gradient_magnitude_preservation() -> Finding:
     return false_if(
         cosine < 0.999,
         f"teacher logits (1, 0.5, 0) agreeing with the label, student (4, 0, 0): the soft and hard gradients "
-        f"have cosine {cosine:.3f}, not 1",
+        f"have cosine {fmt(cosine, 3)}, not 1",
         cosine=cosine,
     )
 
@@ -204,7 +205,7 @@ def sign_of_update() -> Finding:
     gradient = kd_grad(z_s, z_t, T=T, alpha=1.0, reduction="sum")
     before = kl_divergence(z_s, z_t, T=T, reduction="sum").item()
     after = kl_divergence(z_s - 0.5 * gradient, z_t, T=T, reduction="sum").item()
-    return verified_if(after < before, f"one descent step lowers KL(p || q) from {before:.5f} to {after:.5f}")
+    return verified_if(after < before, f"one descent step lowers KL(p || q) from {fmt(before, 5)} to {fmt(after, 5)}")
 
 
 def practice_problem2_total() -> Finding:
@@ -218,7 +219,7 @@ def practice_problem2_total() -> Finding:
     return verified_if(
         agree,
         f"total gradient {fmt(computed, 4)} against the note's {fmt(stated, 3)}; the note rounds "
-        f"sigma_1(z_s)_3 = {p1[2].item():.4f} up to 0.03, so its hard part 0.015 should be {0.5 * p1[2].item():.4f}",
+        f"sigma_1(z_s)_3 = {fmt(p1[2].item(), 4)} up to 0.03, so its hard part 0.015 should be {fmt(0.5 * p1[2].item(), 4)}",
         computed=computed.tolist(),
     )
 
@@ -239,7 +240,7 @@ def first_order_expansion_003() -> Finding:
         errors.append((softmax_t(z, T) - stated).abs().max().item())
     return verified_if(
         95 < errors[0] / errors[1] < 105,
-        f"1/K + z_i/(TK) - sum_j z_j/(K^2 T) is off by {errors[0]:.1e} at T = 100 and {errors[1]:.1e} at T = 1000: "
+        f"1/K + z_i/(TK) - sum_j z_j/(K^2 T) is off by {fmt(errors[0], '.1e')} at T = 100 and {fmt(errors[1], '.1e')} at T = 1000: "
         "an O(1/T^2) remainder, as a first-order expansion must be",
     )
 
@@ -251,7 +252,7 @@ def expansion_missing_1_over_K() -> Finding:
     slope = ((softmax_t(v, T) - 1 / n) * T / (v - v.mean())).mean().item()
     return verified_if(
         abs(slope - 1.0) < 1e-3,
-        f"T (p_i - 1/n) / (v_i - mean v) = {slope:.5f} at T = 10^4: the coefficient is 1/n = {1 / n:.5f}, not 1",
+        f"T (p_i - 1/n) / (v_i - mean v) = {fmt(slope, 5)} at T = 10^4: the coefficient is 1/n = {fmt(1 / n, 5)}, not 1",
         slope=slope,
     )
 
@@ -266,7 +267,7 @@ def gradient_limit_000() -> Finding:
     z, v = _random_logits((6,), seed=13), _random_logits((6,), seed=14)
     n, T = 6, 1e4
     ratio = _ratio_to_soft_gradient((z - v - (z - v).mean()) / T**2, z, v, T)
-    return verified_if(abs(ratio - 1) < 1e-2, f"the note's approximation over the gradient is {ratio:.3f} at T = 10^4, n = 6", ratio=ratio)
+    return verified_if(abs(ratio - 1) < 1e-2, f"the note's approximation over the gradient is {fmt(ratio, 3)} at T = 10^4, n = 6", ratio=ratio)
 
 
 def eq3_denominator_001() -> Finding:
@@ -275,14 +276,14 @@ def eq3_denominator_001() -> Finding:
     N, T = 5, 1e3
     eq3 = ((1 + z / T) / (N + torch.exp(z / T).sum()) - (1 + v / T) / (N + torch.exp(v / T).sum())) / T
     ratio = _ratio_to_soft_gradient(eq3, z, v, T)
-    return verified_if(abs(ratio - 1) < 1e-2, f"eq. 3 over the true gradient: {ratio:.4f} at T = 1000 (zero-mean logits)", ratio=ratio)
+    return verified_if(abs(ratio - 1) < 1e-2, f"eq. 3 over the true gradient: {fmt(ratio, 4)} at T = 1000 (zero-mean logits)", ratio=ratio)
 
 
 def eq4_zero_mean_001() -> Finding:
     z, v = _zero_mean(_random_logits((5,), seed=17)), _zero_mean(_random_logits((5,), seed=18))
     N, T = 5, 1e3
     ratio = _ratio_to_soft_gradient((z - v) / (N * T**2), z, v, T)
-    return verified_if(abs(ratio - 1) < 1e-2, f"eq. 4 over the true gradient: {ratio:.4f} at T = 1000 (zero-mean logits)")
+    return verified_if(abs(ratio - 1) < 1e-2, f"eq. 4 over the true gradient: {fmt(ratio, 4)} at T = 1000 (zero-mean logits)")
 
 
 def high_temperature_gradient_003() -> Finding:
@@ -305,7 +306,7 @@ def high_temperature_loss_limit() -> Finding:
     scaled = (T**2 * kl_divergence(z_s, z_t, T=T, reduction="none"))
     stated = ((_zero_mean(z_t) - _zero_mean(z_s)) ** 2).sum(-1) / (2 * 5)
     worst = ((scaled - stated) / stated).abs().max().item()
-    return verified_if(worst < 1e-2, f"T^2 KL at T = 1000 over (1/2K)||centred difference||^2: worst relative gap {worst:.1e}")
+    return verified_if(worst < 1e-2, f"T^2 KL at T = 1000 over (1/2K)||centred difference||^2: worst relative gap {fmt(worst, '.1e')}")
 
 
 def covariance_matching() -> Finding:
@@ -318,7 +319,7 @@ def covariance_matching() -> Finding:
     return false_if(
         same_covariance and loss > 1.0,
         f"a student whose logits are the teacher's, shuffled across examples, has exactly the teacher's logit "
-        f"covariance, yet the high-T loss is {loss:.2f} (it is 0 only when the centred logits match example by example)",
+        f"covariance, yet the high-T loss is {fmt(loss, 2)} (it is 0 only when the centred logits match example by example)",
         loss=loss,
     )
 
@@ -337,9 +338,9 @@ def zero_temperature_reduction() -> Finding:
     diverges = values[0.001] > 10 * values[0.1]
     return Finding(
         CORRECTED if diverges and abs(limit - ce_to_argmax) > 1e-3 else VERIFIED,
-        f"without T^2 the soft term grows like 1/T ({values[0.1]:.2f}, {values[0.01]:.2f}, {values[0.001]:.1f} at "
-        f"T = 0.1, 0.01, 0.001); with T^2 it vanishes, and T KL tends to max_j z_s,j - z_s,argmax(z_t) = {limit:.2f} "
-        f"(a perceptron criterion), not to the cross-entropy {ce_to_argmax:.3f} on the teacher's label",
+        f"without T^2 the soft term grows like 1/T ({fmt(values[0.1], 2)}, {fmt(values[0.01], 2)}, {fmt(values[0.001], 1)} at "
+        f"T = 0.1, 0.01, 0.001); with T^2 it vanishes, and T KL tends to max_j z_s,j - z_s,argmax(z_t) = {fmt(limit, 2)} "
+        f"(a perceptron criterion), not to the cross-entropy {fmt(ce_to_argmax, 3)} on the teacher's label",
     )
 
 
@@ -381,14 +382,14 @@ def example2_kl() -> Finding:
     T = 2.0
     z_t, z_s = _logits_for([0.6, 0.3, 0.1], T), _logits_for([0.5, 0.2, 0.3], T)
     value = kl_divergence(z_s, z_t, T=T, reduction="sum").item()
-    return verified_if(agrees_to_shown_digits(0.121, value, 3), f"KL(p || q) = {value:.5f}; the note: 0.121", kl=value)
+    return verified_if(agrees_to_shown_digits(0.121, value, 3), f"KL(p || q) = {fmt(value, 5)}; the note: 0.121", kl=value)
 
 
 def example3_bits() -> Finding:
     bits = math.log2(3)
     return verified_if(
         agrees_to_shown_digits(1.5, bits, 1),
-        f"log2 3 = {bits:.4f} bits, not ~1.5; and log2 C is only an upper bound: a label carries H(Y) <= log2 C bits",
+        f"log2 3 = {fmt(bits, 4)} bits, not ~1.5; and log2 C is only an upper bound: a label carries H(Y) <= log2 C bits",
     )
 
 
@@ -398,7 +399,7 @@ def example3_percent() -> Finding:
     error_reduction = (28 - 22) / 28
     return verified_if(
         abs(relative - 0.06) < 0.005,
-        f"78% - 72% is 6 percentage points: a {100 * relative:.1f}% relative gain, a {100 * error_reduction:.1f}% cut in the error rate",
+        f"78% - 72% is 6 percentage points: a {fmt(100 * relative, 1)}% relative gain, a {fmt(100 * error_reduction, 1)}% cut in the error rate",
     )
 
 
@@ -412,7 +413,7 @@ def alpha_on_hard_term_002() -> Finding:
         theirs = alpha_002 * hard_cross_entropy(z_s, y) + (1 - alpha_002) * T**2 * kl_divergence(z_s, z_t, T=T)
         ours = kd_loss(z_s, z_t, y, T=T, alpha=1 - alpha_002)
         worst = max(worst, abs(theirs.item() - ours.item()))
-    return verified_if(worst < 1e-12, f"002's loss at alpha equals the book's at 1 - alpha to {worst:.1e}")
+    return verified_if(worst < 1e-12, f"002's loss at alpha equals the book's at 1 - alpha: largest difference {below(worst, 1e-12, otherwise='.1e')}")
 
 
 def kl_or_cross_entropy_002() -> Finding:
@@ -426,7 +427,7 @@ def kl_or_cross_entropy_002() -> Finding:
     same_gradient = torch.allclose(g_kl, g_ce, atol=1e-12)
     return verified_if(
         same_gradient and abs(gap - entropy) < 1e-10,
-        f"same gradient (to 1e-12); the values differ by T^2 H(p) = {entropy:.4f} per example",
+        f"same gradient (to 1e-12); the values differ by T^2 H(p) = {fmt(entropy, 4)} per example",
     )
 
 
@@ -439,7 +440,7 @@ def t_squared_balances_002() -> Finding:
     balanced = max(ratios.values()) / min(ratios.values()) < 1.1
     return verified_if(
         balanced,
-        "soft over hard gradient norm with T^2: " + ", ".join(f"{r:.3f} at T = {T:g}" for T, r in ratios.items())
+        "soft over hard gradient norm with T^2: " + ", ".join(f"{fmt(r, 3)} at T = {T:g}" for T, r in ratios.items())
         + ": of order 1 as T grows (without T^2 it would fall like 1/T^2), but not equal to the hard term's",
         ratios=ratios,
     )
@@ -454,7 +455,7 @@ def label_smoothing_identity() -> Finding:
     smoothed = (1 - alpha) * torch.nn.functional.one_hot(y, 5).to(F64) + alpha * softmax_t(z_t, 1.0)
     smoothed_ce = soft_cross_entropy(z_s, torch.log(smoothed), T=1.0)
     gap = abs(combined.item() - smoothed_ce.item())
-    return verified_if(gap < 1e-12, f"at T = 1 the combined loss equals the cross-entropy to the smoothed target exactly (gap {gap:.1e}), with eps = alpha")
+    return verified_if(gap < 1e-12, f"at T = 1 the combined loss equals the cross-entropy to the smoothed target exactly (gap {below(gap, 1e-12, otherwise='.1e')}), with eps = alpha")
 
 
 # --- source 004's theorems (chapter 9) ---------------------------------------------------------
@@ -475,8 +476,8 @@ def dark_knowledge_mutual_information() -> Finding:
     holds = smallest >= -1e-12 and abs(uninformative) < 1e-12
     return Finding(
         VACUOUS if holds else FALSE,
-        f"the smallest I(X; S | Y) over 200 random joint tables is {smallest:.2e} >= 0, and a teacher that outputs the same "
-        f"vector for every input also satisfies it (I = {uninformative + 0.0:.1e}): the inequality holds for any S, so it "
+        f"the smallest I(X; S | Y) over 200 random joint tables is {fmt(smallest, '.2e')} >= 0, and a teacher that outputs the same "
+        f"vector for every input also satisfies it (I {below(uninformative, 1e-12, otherwise='.1e')}): the inequality holds for any S, so it "
         "cannot show that soft labels carry information",
     )
 
@@ -501,8 +502,8 @@ def distillation_generalization_bound() -> Finding:
     bound = eps_t + math.sqrt(d_kl)
     return false_if(
         eps_s > bound,
-        f"teacher (0.51, 0.49), student (0.49, 0.51), label 0: eps_T = {eps_t:.0f}, eps_S = {eps_s:.0f}, "
-        f"but eps_T + sqrt(d_KL) = {bound:.4f}; a small KL does not bound a difference in argmax errors",
+        f"teacher (0.51, 0.49), student (0.49, 0.51), label 0: eps_T = {fmt(eps_t, 0)}, eps_S = {fmt(eps_s, 0)}, "
+        f"but eps_T + sqrt(d_KL) = {fmt(bound, 4)}; a small KL does not bound a difference in argmax errors",
         bound=bound,
     )
 
@@ -531,7 +532,7 @@ def progressive_optimal_steps() -> Finding:
     k_geometric = math.log(compression, ratio)
     return false_if(
         best == 0 and abs(k_geometric - 3) < 1e-9,
-        f"log_r(|T|/|S|) = {k_geometric:.0f} steps of ratio r = 4 take |T| to |T|/64, true, but that counts steps; the "
+        f"log_r(|T|/|S|) = {fmt(k_geometric, 0)} steps of ratio r = 4 take |T| to |T|/64, true, but that counts steps; the "
         f"theorem's bound L_T + k eps_step grows with k and is smallest at k = {best} (no assistants), so it cannot "
         "show that any k > 0 is optimal",
     )
@@ -568,7 +569,7 @@ def optimal_temperature_formula() -> Finding:
     undefined = h_y == 0.0
     return false_if(
         undefined,
-        f"for the one-hot labels every source uses, H(y) = {h_y + 0.0:.1f}, so sqrt(H(p_T)/H(y)) = sqrt({h_p:.3f}/0) is "
+        f"for the one-hot labels every source uses, H(y) = {fmt(h_y + 0.0, 1)}, so sqrt(H(p_T)/H(y)) = sqrt({fmt(h_p, 3)}/0) is "
         "undefined; and H(p_T) itself depends on T, so the formula has no fixed meaning",
     )
 
@@ -582,8 +583,8 @@ def projection_flops_problem3() -> Finding:
     per_example = costs.projection_flops(256, 768)
     per_epoch = costs.projection_flops(256, 768, n_vectors=100_000)
     ok = per_example == 393_216 and abs(per_epoch / 1e12 - 0.04) < 0.005
-    return verified_if(ok, f"2 x 768 x 256 = {per_example:,} FLOPs per vector; {per_epoch:.3e} per epoch of 100K vectors "
-                           f"({per_epoch / 1e12:.4f} TFLOP), forward only")
+    return verified_if(ok, f"2 x 768 x 256 = {per_example:,} FLOPs per vector; {fmt(per_epoch, '.3e')} per epoch of 100K vectors "
+                           f"({fmt(per_epoch / 1e12, 4)} TFLOP), forward only")
 
 
 def wider_student_params_problem3() -> Finding:
@@ -597,19 +598,19 @@ def wider_student_params_problem3() -> Finding:
     megabytes = 2 * twelve / 1e6
     ok = attention == 2_097_152 and ffn == 4_194_304 and abs(per_layer / 1e6 - 6.3) < 0.05 and abs(twelve / 1e6 - 75) < 1 and abs(megabytes - 150) < 2
     return verified_if(ok, f"extra per layer: attention {attention:,} + FFN {ffn:,} = {per_layer:,}; 12 layers {twelve:,}; "
-                           f"{megabytes:.0f} MB in fp16 (weights only, no biases or embeddings)")
+                           f"{fmt(megabytes, 0)} MB in fp16 (weights only, no biases or embeddings)")
 
 
 def projection_memory_problem3() -> Finding:
     """003 problem 3: the projection costs 'O(1) extra memory'."""
     parameters = 768 * 256
-    return verified_if(parameters <= 1, f"W_proj has 768 x 256 = {parameters:,} parameters, {2 * parameters / 1e6:.2f} MB in fp16: "
+    return verified_if(parameters <= 1, f"W_proj has 768 x 256 = {parameters:,} parameters, {fmt(2 * parameters / 1e6, 2)} MB in fp16: "
                                         "small beside the wider student's extra weights, but not O(1)")
 
 
 def top_k_cost_fractions() -> Finding:
     ok = agrees_to_shown_digits(0.5, 100 * 256 / 50_000, 1) and agrees_to_shown_digits(1.0, 100 * 512 / 50_000, 1)
-    return verified_if(ok, f"256/50,000 = {100 * 256 / 50_000:.3f}% and 512/50,000 = {100 * 512 / 50_000:.3f}% of the vocabulary")
+    return verified_if(ok, f"256/50,000 = {fmt(100 * 256 / 50_000, 3)}% and 512/50,000 = {fmt(100 * 512 / 50_000, 3)}% of the vocabulary")
 
 
 def top_k_bucket_underestimates() -> Finding:
@@ -632,8 +633,8 @@ def top_k_bucket_underestimates() -> Finding:
     return verified_if(
         bucket_ok and renormalised <= full3,
         f"with a catch-all class the top-k KL never exceeds the full KL (64 random pairs, 1,000 tokens: largest excess "
-        f"{worst:.1e}; merging outcomes cannot raise a KL); dropping the tail and renormalising can overshoot: "
-        f"{renormalised:.4f} against a full KL of {full3:.4f} for teacher (0.45, 0.45, 0.10), student (0.60, 0.30, 0.10), k = 2",
+        f"{below(worst, 1e-12, otherwise='.1e')}; merging outcomes cannot raise a KL); dropping the tail and renormalising can overshoot: "
+        f"{fmt(renormalised, 4)} against a full KL of {fmt(full3, 4)} for teacher (0.45, 0.45, 0.10), student (0.60, 0.30, 0.10), k = 2",
     )
 
 
@@ -650,7 +651,7 @@ def only_term_problem1() -> Finding:
     true = T * (q - p)
     return false_if(
         abs(gradient_only[i].item() - true[i].item()) > 1e-3,
-        f"keeping only the j = i term gives d/dz_s,i = {gradient_only[i].item():.4f}; the true derivative is {true[i].item():.4f}: "
+        f"keeping only the j = i term gives d/dz_s,i = {fmt(gradient_only[i].item(), 4)}; the true derivative is {fmt(true[i].item(), 4)}: "
         "every log q_j depends on z_s,i through the normaliser (the note's own next lines use those terms)",
     )
 
@@ -668,7 +669,7 @@ def importance_weights_problem4() -> Finding:
     return Finding(
         CORRECTED if unbiased else FALSE,
         f"with r = p every weight p_i/r_i is exactly 1, so the estimate is the sample mean of log(p_i/q_i); "
-        f"unbiased: mean of 400 estimates {mean:.4f} +/- {error:.4f} against the exact {exact:.4f}",
+        f"unbiased: mean of 400 estimates {fmt(mean, 4)} +/- {fmt(error, 4)} against the exact {fmt(exact, 4)}",
     )
 
 
@@ -685,8 +686,8 @@ def sampled_kl_needs_the_normaliser() -> Finding:
     with_sampled = (log_p - torch.log_softmax(sampled_logits, -1)).mean().item()  # normalised over the sample only
     return false_if(
         abs(with_sampled - exact) > 10 * abs(with_full - exact) and abs(with_sampled - exact) > 0.5,
-        f"log q_i needs the student's log-normaliser over all 5,000 tokens: with it the estimate is {with_full:.3f}, "
-        f"normalising over the 512 sampled tokens instead gives {with_sampled:.3f}; the exact KL is {exact:.3f}",
+        f"log q_i needs the student's log-normaliser over all 5,000 tokens: with it the estimate is {fmt(with_full, 3)}, "
+        f"normalising over the 512 sampled tokens instead gives {fmt(with_sampled, 3)}; the exact KL is {fmt(exact, 3)}",
     )
 
 
@@ -694,8 +695,8 @@ def distillation_cost_problem5() -> Finding:
     from .. import costs
 
     total = costs.distillation_cost(1e9, 10.0, 1_000.0)
-    return verified_if(abs(total - 11_000) < 1e-6, f"1B tokens x $10 per 1M = ${total - 1_000:,.0f}, plus the note's assumed "
-                                                   f"$1,000 of training: ${total:,.0f}")
+    return verified_if(abs(total - 11_000) < 1e-6, f"1B tokens x $10 per 1M = ${fmt(total - 1_000, ',.0f')}, plus the note's assumed "
+                                                   f"$1,000 of training: ${fmt(total, ',.0f')}")
 
 
 def break_even_problem5() -> Finding:
@@ -705,9 +706,9 @@ def break_even_problem5() -> Finding:
     days = tokens / (1e6 * 1000)
     days_realistic = tokens / (1e3 * 1000)
     ok = agrees_to_shown_digits(1.16, tokens / 1e9, 2) and days < 1.5
-    return verified_if(ok, f"$11,000 / ($9.50 per 1M) = {tokens / 1e9:.4f}B tokens; at the note's 1M tokens per query and "
-                           f"1,000 queries a day that is {days:.2f} days, at a more typical 1,000 tokens per query "
-                           f"{days_realistic:,.0f} days ({days_realistic / 365:.1f} years)")
+    return verified_if(ok, f"$11,000 / ($9.50 per 1M) = {fmt(tokens / 1e9, 4)}B tokens; at the note's 1M tokens per query and "
+                           f"1,000 queries a day that is {fmt(days, 2)} days, at a more typical 1,000 tokens per query "
+                           f"{fmt(days_realistic, ',.0f')} days ({fmt(days_realistic / 365, 1)} years)")
 
 
 def quality_adjusted_break_even() -> Finding:
@@ -717,8 +718,8 @@ def quality_adjusted_break_even() -> Finding:
     value_loss = 12.0  # dollars per 1M tokens: more than the saving
     formula = 11_000 / ((9.5 - value_loss) / 1e6)
     computed = costs.break_even_tokens(11_000.0, 10.0, 0.5, value_loss_per_million=value_loss)
-    return verified_if(formula > 0, f"with a value loss of ${value_loss:.0f} per 1M tokens the note's formula gives "
-                                    f"{formula:.3g} tokens (negative); there is no break-even: {computed}")
+    return verified_if(formula > 0, f"with a value loss of ${fmt(value_loss, 0)} per 1M tokens the note's formula gives "
+                                    f"{fmt(formula, '.3g')} tokens (negative); there is no break-even: {computed}")
 
 
 # --- chapter 7: features, attention, relations ---------------------------------------------
@@ -781,8 +782,8 @@ def rkd_unnormalised_distance() -> Finding:
     student = 2 * teacher
     unnormalised = ((torch.cdist(teacher, teacher) - torch.cdist(student, student)) ** 2).sum().item()
     normalised = rkd_distance_loss(student, teacher).item()
-    return verified_if(unnormalised < 1e-12, f"a student equal to the teacher scaled by 2: the note's loss is {unnormalised:.1f}, "
-                                             f"the paper's (distances over their mean, Huber) {normalised + 0.0:.1e}")
+    return verified_if(unnormalised < 1e-12, f"a student equal to the teacher scaled by 2: the note's loss is {fmt(unnormalised, 1)}, "
+                                             f"the paper's (distances over their mean, Huber) {below(normalised, 1e-12, otherwise='.1e')}")
 
 
 def rkd_potentials_004() -> Finding:
@@ -819,20 +820,20 @@ def distilbert_size() -> Finding:
     distil = costs.bert_params(30522, 768, 6, 512, type_vocab_size=0, pooler=False)
     reduction = 1 - distil / bert
     return verified_if(abs(reduction - 0.40) < 0.01, f"BERT-base {bert:,} parameters, DistilBERT {distil:,}: "
-                                                     f"{100 * reduction:.1f}% fewer")
+                                                     f"{fmt(100 * reduction, 1)}% fewer")
 
 
 def distilbert_retention() -> Finding:
     retained = GLUE_DISTILBERT / GLUE_BERT_BASE
     return verified_if(agrees_to_shown_digits(0.95, retained, 2), f"GLUE {GLUE_DISTILBERT} against {GLUE_BERT_BASE}: "
-                                                                   f"{100 * retained:.1f}% retained")
+                                                                   f"{fmt(100 * retained, 1)}% retained")
 
 
 def car_example_distribution() -> Finding:
     p_t = torch.tensor([0.7, 0.2, 0.08, 0.01, 0.01], dtype=F64)
     total = p_t.sum().item()
     return verified_if(abs(total - 1) < 1e-12 and bool((p_t[:-1] >= p_t[1:]).all()),
-                       f"the teacher's example distribution sums to {total:.2f} and is ordered car > truck > bus > bicycle = pedestrian")
+                       f"the teacher's example distribution sums to {fmt(total, 2)} and is ordered car > truck > bus > bicycle = pedestrian")
 
 
 def per_position_average() -> Finding:
@@ -846,7 +847,7 @@ def per_position_average() -> Finding:
     ours_soft = kl_divergence(z_s, z_t, T=2.0, reduction="batchmean").item()
     return verified_if(abs(averaged.item() - per_position.mean().item()) < 1e-12,
                        f"kd_loss(reduction='batchmean') on (B, L, K) = (4, 7, 11) logits is the mean over all 28 positions; "
-                       f"PyTorch's kl_div(reduction='batchmean') divides by B only and is {torch_batchmean / ours_soft:.1f} times larger")
+                       f"PyTorch's kl_div(reduction='batchmean') divides by B only and is {fmt(torch_batchmean / ours_soft, 1)} times larger")
 
 
 def on_policy_objective() -> Finding:
@@ -894,7 +895,7 @@ def attention_mutual_information() -> Finding:
     mi_teacher, mi_student = mutual_information_with_input(teacher), mutual_information_with_input(student)
     return false_if(
         loss < 1e-10 and mi_teacher - mi_student > 1.0,
-        f"an attention loss of {loss:.1e}, yet I(A_T; X) = {mi_teacher:.4f} nats (log 4) and I(A_S; X) = {mi_student + 0.0:.4f}: "
+        f"an attention loss of {fmt(loss, '.1e')}, yet I(A_T; X) = {fmt(mi_teacher, 4)} nats (log 4) and I(A_S; X) = {fmt(mi_student + 0.0, 4)}: "
         "mutual information is not continuous in the maps, so a small loss says nothing about it",
     )
 
@@ -906,7 +907,7 @@ def tenfold_without_t_squared() -> Finding:
     shrink = unscaled[1.0] / unscaled[10.0]
     return verified_if(
         abs(shrink - 10) < 2,
-        f"from T = 1 to T = 10 the unscaled soft gradient shrinks {shrink:.1f} times on 256 random logit pairs: for large T "
+        f"from T = 1 to T = 10 the unscaled soft gradient shrinks {fmt(shrink, 1)} times on 256 random logit pairs: for large T "
         "it falls like 1/T^2 (the 1/T of the chain rule times the 1/T by which q - p shrinks), and the factor T^2 "
         "compensates exactly that",
     )
@@ -918,7 +919,7 @@ def example1_sums() -> Finding:
     sums = {T: torch.exp(z / T).sum().item() for T in (1.0, 2.0, 5.0)}
     stated = {1.0: (161.2, 1), 2.0: (18.88, 2), 5.0: (7.556, 3)}
     ok = all(agrees_to_shown_digits(value, sums[T], decimals) for T, (value, decimals) in stated.items())
-    return verified_if(ok, f"sums {sums[1.0]:.3f}, {sums[2.0]:.3f}, {sums[5.0]:.4f}: the note truncates the first (161.2 for 161.27) and "
+    return verified_if(ok, f"sums {fmt(sums[1.0], 3)}, {fmt(sums[2.0], 3)}, {fmt(sums[5.0], 4)}: the note truncates the first (161.2 for 161.27) and "
                            "adds its rounded exponentials for the last (7.556 for 7.557); the probabilities are unaffected")
 
 
@@ -934,8 +935,8 @@ def example1_maximal_at_T5() -> Finding:
     monotone = bool((entropy[1:] >= entropy[:-1]).all() and (wrong_mass[1:] >= wrong_mass[:-1]).all())
     return false_if(
         abs(T_gap - 5) > 1 and monotone,
-        f"the gap between the best and the worst wrong class peaks at T = {T_gap:.2f} ({gap.max().item():.4f}; "
-        f"{gap[(Ts - 5).abs().argmin()].item():.4f} at T = 5); the entropy and the mass on wrong classes rise without a "
+        f"the gap between the best and the worst wrong class peaks at T = {fmt(T_gap, 2)} ({fmt(gap.max().item(), 4)}; "
+        f"{fmt(gap[(Ts - 5).abs().argmin()].item(), 4)} at T = 5); the entropy and the mass on wrong classes rise without a "
         "maximum: under none of these measures is T = 5 a maximum",
     )
 
@@ -945,7 +946,7 @@ def example1_information_lost_at_T20() -> Finding:
     z = torch.tensor(EXAMPLE1_LOGITS, dtype=F64)
     recovered = 20.0 * softmax_t(z, 20.0).log()
     gap = ((recovered - recovered.mean()) - (z - z.mean())).abs().max().item()
-    return false_if(gap < 1e-10, f"20 log p at T = 20, centred, gives back the centred logits to {gap:.1e}: the map from logits to "
+    return false_if(gap < 1e-10, f"20 log p at T = 20, centred, gives back the centred logits (largest difference {below(gap, 1e-10, otherwise='.1e')}): the map from logits to "
                                  "soft targets is invertible up to a constant at every T, so nothing is lost, only compressed")
 
 

@@ -33,6 +33,8 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
+from ..output import fmt
+
 SUPPORTED = "supported"
 CONTRADICTED = "contradicted"
 MIXED = "mixed"
@@ -61,9 +63,18 @@ class Outcome:
 
 
 def default_results_dir() -> Path:
-    """``$KDBOOK_RESULTS_DIR`` if set, else the repository's ``results/`` (beside the package)."""
+    """Where the committed records are read from.
+
+    ``$KDBOOK_RESULTS_DIR`` if set; else the repository's ``results/`` when the package runs from a
+    clone; else the copy of it installed with the package (``kdmath/records``, as on Colab).
+    """
     env = os.environ.get("KDBOOK_RESULTS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "results"
+    if env:
+        return Path(env)
+    clone = Path(__file__).resolve().parents[2]
+    if (clone / "pyproject.toml").is_file() and (clone / "results").is_dir():
+        return clone / "results"
+    return Path(__file__).resolve().parents[1] / "records"
 
 
 def binomial_sigma(errors: int, n: int = N_TEST) -> float:
@@ -147,7 +158,7 @@ def temperature_range_best(low: float, high: float, record: dict) -> tuple[str, 
         margin = 2 * binomial_sigma(counts[best_T])
         verdicts.append(any(low <= t <= high for t in close))
         parts.append(f"{width} units: best T = {best_T:g} ({counts[best_T]} errors), best in {low:g}–{high:g}: "
-                     f"T = {range_T:g} ({in_range[range_T]} errors), 2σ = {margin:.1f}")
+                     f"T = {range_T:g} ({in_range[range_T]} errors), 2σ = {fmt(margin, 1)}")
     status = SUPPORTED if all(verdicts) else CONTRADICTED if not any(verdicts) else MIXED
     return status, "; ".join(parts)
 
@@ -162,8 +173,8 @@ def distillation_beats_scratch(record: dict) -> tuple[str, str]:
     distilled = sum(r["distilled_errors"] for r in runs) / len(runs)
     status = SUPPORTED if all(wins) else CONTRADICTED if not any(wins) else MIXED
     gain = 100 * (scratch - distilled) / N_TEST
-    return status, (f"distilled better in {sum(wins)} of {len(runs)} seeds; mean test accuracy {100 - 100 * scratch / N_TEST:.2f}% "
-                    f"from scratch, {100 - 100 * distilled / N_TEST:.2f}% distilled, a gain of {gain:.2f} points")
+    return status, (f"distilled better in {sum(wins)} of {len(runs)} seeds; mean test accuracy {fmt(100 - 100 * scratch / N_TEST, 2)}% "
+                    f"from scratch, {fmt(100 - 100 * distilled / N_TEST, 2)}% distilled, a gain of {fmt(gain, 2)} points")
 
 
 def soft_targets_regularise(record: dict) -> tuple[str, str]:
