@@ -10,6 +10,9 @@ Where the files are looked for, in order: the ``data_dir`` argument; the environ
 copy); ``~/.cache/kdbook/mnist``. With ``download=True`` (a machine with internet, e.g. Colab),
 missing files are fetched from a public mirror into that directory, written atomically (to a
 temporary file, verified, then renamed), so an interrupted download never leaves a file behind.
+The mirrors are ``MIRRORS`` unless the environment variable ``KDBOOK_MNIST_MIRRORS`` lists others
+(base URLs separated by spaces or commas; ``file://`` works too): a local copy for a machine
+without internet, or the test that runs the chapters as a fresh Colab runtime would.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["MNIST_FILES", "MIRRORS", "MNIST", "mnist_dir", "read_idx", "verify_file", "download_mnist", "load_mnist"]
+__all__ = ["MNIST_FILES", "MIRRORS", "MNIST", "mnist_dir", "default_mirrors", "read_idx", "verify_file", "download_mnist", "load_mnist"]
 
 ENV_VAR = "KDBOOK_MNIST_DIR"
+MIRRORS_ENV_VAR = "KDBOOK_MNIST_MIRRORS"
 
 # name -> (bytes uncompressed, SHA-256 of the uncompressed file)
 MNIST_FILES = {
@@ -136,7 +140,15 @@ def read_idx(path: str | os.PathLike) -> torch.Tensor:
     return _parse_idx(_uncompressed_bytes(path), str(path))
 
 
-def download_mnist(data_dir: str | os.PathLike | None = None, mirrors: tuple[str, ...] = MIRRORS, timeout: float = 60.0) -> Path:
+def default_mirrors() -> tuple[str, ...]:
+    """The base URLs to download from: ``$KDBOOK_MNIST_MIRRORS`` if set, else ``MIRRORS``."""
+    listed = os.environ.get(MIRRORS_ENV_VAR, "").replace(",", " ").split()
+    return tuple(listed) if listed else MIRRORS
+
+
+def download_mnist(
+    data_dir: str | os.PathLike | None = None, mirrors: tuple[str, ...] | None = None, timeout: float = 60.0
+) -> Path:
     """Fetch the missing MNIST files into ``data_dir`` from the first mirror that serves them.
 
     Each file is downloaded to a temporary file in ``data_dir``, verified, and only then renamed
@@ -144,6 +156,7 @@ def download_mnist(data_dir: str | os.PathLike | None = None, mirrors: tuple[str
     Raises ``RuntimeError`` naming the file and every mirror tried when none serves a valid copy.
     """
     directory = mnist_dir(data_dir)
+    mirrors = default_mirrors() if mirrors is None else mirrors
     if isinstance(mirrors, str) or not mirrors:
         raise ValueError("mirrors must be a non-empty tuple of base URLs")
     directory.mkdir(parents=True, exist_ok=True)

@@ -92,6 +92,16 @@ def test_download_writes_verified_files(tmp_path, monkeypatch):
     assert loaded.train_images.shape == (2, 3) and loaded.test_labels.dtype == torch.int64
 
 
+def test_load_with_download_uses_the_mirrors_named_in_the_environment(tmp_path, monkeypatch):
+    mirror = _fake_mirror(tmp_path, monkeypatch)
+    monkeypatch.setenv(data.MIRRORS_ENV_VAR, f"file:///nonexistent/, {mirror}")
+    assert data.default_mirrors() == ("file:///nonexistent/", mirror)
+    loaded = data.load_mnist(tmp_path / "data", download=True)
+    assert loaded.test_images.shape == (2, 3)
+    monkeypatch.setenv(data.MIRRORS_ENV_VAR, "  ")
+    assert data.default_mirrors() == data.MIRRORS
+
+
 def test_download_of_a_corrupted_file_leaves_nothing_behind(tmp_path, monkeypatch):
     corrupt = "t10k-images-idx3-ubyte"
     mirror = _fake_mirror(tmp_path, monkeypatch, corrupt=corrupt)
