@@ -12,6 +12,10 @@ from kdmath.models import MLP
 from kdmath.trainer import TrainConfig, jitter_batch, train
 
 
+# The trainer has one code path; on a machine with a GPU its tests run there too (bfloat16 autocast).
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"))]
+
+
 def _toy_data(n=512, seed=0):
     """Two classes of 28x28 images that differ in which half is bright: learnable in a few steps."""
     generator = torch.Generator().manual_seed(seed)
@@ -64,10 +68,11 @@ def test_config_rejects_bad_values():
             TrainConfig(**({"epochs": 1} | kwargs))
 
 
-def test_training_learns_and_logs_every_epoch():
-    images, labels = _toy_data()
+@pytest.mark.parametrize("device", DEVICES)
+def test_training_learns_and_logs_every_epoch(device):
+    images, labels = (t.to(device) for t in _toy_data())
     torch.manual_seed(0)
-    model = MLP((16,), classes=2)
+    model = MLP((16,), classes=2).to(device)
     history = train(model, images, labels, TrainConfig(epochs=3, batch_size=64, lr=0.1), test_images=images[:128],
                     test_labels=labels[:128], progress=False)
     assert len(history.train_loss) == len(history.test_errors) == 3
@@ -88,12 +93,13 @@ def test_distillation_moves_the_student_towards_the_teacher():
         train(model, images, labels, TrainConfig(epochs=1, alpha=0.5), progress=False)
 
 
-def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
-    images, labels = _toy_data()
+@pytest.mark.parametrize("device", DEVICES)
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch, device):
+    images, labels = (t.to(device) for t in _toy_data())
     config = TrainConfig(epochs=4, batch_size=64, lr=0.05, jitter=1, seed=7)
 
     torch.manual_seed(0)
-    straight = MLP((16,), classes=2, dropout=0.2)
+    straight = MLP((16,), classes=2, dropout=0.2).to(device)
     train(straight, images, labels, config, progress=False)
 
     checkpoint = tmp_path / "run.pt"
@@ -108,13 +114,13 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
 
     monkeypatch.setattr(trainer, "_atomic_save", save_then_crash)
     torch.manual_seed(0)
-    interrupted = MLP((16,), classes=2, dropout=0.2)
+    interrupted = MLP((16,), classes=2, dropout=0.2).to(device)
     with pytest.raises(KeyboardInterrupt):
         train(interrupted, images, labels, config, checkpoint=checkpoint, progress=False)
     monkeypatch.setattr(trainer, "_atomic_save", original)
     assert torch.load(checkpoint, weights_only=False)["epoch"] == 2
 
-    resumed = MLP((16,), classes=2, dropout=0.2)  # fresh weights: everything comes from the checkpoint
+    resumed = MLP((16,), classes=2, dropout=0.2).to(device)  # fresh weights: everything comes from the checkpoint
     history = train(resumed, images, labels, config, checkpoint=checkpoint, progress=False)
     assert len(history.train_loss) == 4
     for a, b in zip(straight.parameters(), resumed.parameters()):
