@@ -143,14 +143,14 @@ def fmt(values, spec=4, *, noise: float | None = None, brackets: str = "[]") -> 
     """
     if not isinstance(brackets, str) or len(brackets) != 2:
         raise ValueError(f"brackets must be two characters such as '[]', got {brackets!r}")
-    shape = getattr(values, "shape", None)
-    if shape is not None and len(shape) > 0:
-        values = values.reshape(-1)
-    if (shape is not None and len(shape) > 0) or (shape is None and not isinstance(values, numbers.Real) and _iterable(values)):
+    if getattr(values, "ndim", 0) > 0:  # an array or a tensor
+        items = list(values.reshape(-1))
+    elif getattr(values, "dtype", None) is None and not isinstance(values, numbers.Real) and _iterable(values):
         items = list(values)
-        body = ", ".join(_checked_text(v, spec, noise, "an element of values") for v in items)
-        return brackets[0] + body + brackets[1]
-    return _checked_text(values, spec, noise, "values")
+    else:
+        return _checked_text(values, spec, noise, "values")
+    body = ", ".join(_checked_text(v, spec, noise, "an element of values") for v in items)
+    return brackets[0] + body + brackets[1]
 
 
 def _iterable(values) -> bool:
@@ -207,9 +207,11 @@ def glue(name: str, value, spec=None, *, noise: float | None = None, display: bo
     """Store ``value`` under ``name`` for the prose (``{glue:text}`name```), as myst-nb's ``glue`` does.
 
     A float (or a float tensor or array with one element) is first rounded to ``spec`` by
-    :func:`rounded` (with its ``noise``); ints, text, fractions and lists of them are stored as they are. With
+    :func:`rounded` (with its ``noise``); ints, text, fractions and lists of them are stored as
+    they are. With
     ``display=False`` (the default) nothing is shown in the notebook, as in the built book.
-    Uses myst-nb's ``glue`` when it is installed and writes the same output itself when it is not.
+    Uses myst-nb's ``glue`` when it is installed and writes the same output itself when it is not
+    (through IPython's display, so in a notebook kernel).
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty string, got {name!r}")

@@ -26,15 +26,12 @@ with the sanitizer of the native run.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import platform
 import shutil
 import subprocess
 import sys
-import threading
 import venv
 import zipfile
 from dataclasses import dataclass
@@ -218,29 +215,3 @@ def run_notebook(runtime: Runtime, notebook: Path, workdir: Path, mirror: str | 
     ]
     result = subprocess.run(command, cwd=content, env=env, capture_output=True, text=True)
     return ChapterRun(result.returncode, result.stdout + result.stderr, installed_from(layer))
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-class Mirror:
-    """A server on 127.0.0.1 for the files of ``directory``, as a public mirror serves them."""
-
-    def __init__(self, directory: Path):
-        handler = functools.partial(_QuietHandler, directory=str(directory))
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()

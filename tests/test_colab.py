@@ -17,9 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from . import colab_runtime
-from .colab_runtime import ROOT, SHARED_MNIST, Mirror, create_runtime, install_requirement, run_notebook
+from .colab_runtime import ROOT, SHARED_MNIST, create_runtime, install_requirement, run_notebook
+from .local_server import LocalServer
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 # The longest runs first, so that the two workers finish together.
@@ -54,7 +56,7 @@ def colab_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("colab")
     runtime = create_runtime(root / "runtime")
     foreign = _foreign_import_notebook(root)
-    mirror = Mirror(SHARED_MNIST) if SHARED_MNIST.is_dir() else None
+    mirror = LocalServer(SHARED_MNIST) if SHARED_MNIST.is_dir() else None
     # Without a local copy to serve, chapter 10 would wait on the public mirrors: it is skipped.
     chapters = [nb for nb in NOTEBOOKS if mirror or not nb.name.startswith("10_")]
     notebooks = [*sorted(chapters, key=_order), foreign]
@@ -102,7 +104,7 @@ def test_a_notebook_that_imports_a_package_kdmath_does_not_depend_on_fails(colab
 
 def test_the_shared_environment_holds_only_the_runtime_dependencies(colab_runs):
     _, runtime = colab_runs
-    required = {re.split(r"[ ;<>=!~\[]", r, maxsplit=1)[0].lower() for r in colab_runtime.runtime_dependencies(runtime.wheel)}
+    required = {Requirement(r).name.lower() for r in colab_runtime.runtime_dependencies(runtime.wheel)}
     assert required == {"torch", "numpy", "sympy", "matplotlib", "tqdm"}
     (site,) = (runtime.base / "lib").glob("python*/site-packages")
     for absent in ("myst_nb", "kdmath", "yaml", "pytest", "nbval", "hypothesis"):

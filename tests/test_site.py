@@ -7,15 +7,13 @@ the machine, or any local file that is missing, fails the test.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import re
-import threading
 from pathlib import Path
 
 import pytest
 
 from .book_toc import toc_entries
+from .local_server import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
@@ -33,17 +31,8 @@ pytestmark = pytest.mark.skipif(not (SITE / "index.html").exists(), reason="the 
 
 @pytest.fixture(scope="module")
 def server():
-    handler = functools.partial(_QuietHandler, directory=str(SITE))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+    with LocalServer(SITE) as local:
+        yield local.url.rstrip("/")
 
 
 @pytest.fixture(scope="module")
