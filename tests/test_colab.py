@@ -78,8 +78,10 @@ def _failures(output: str) -> str:
     plain = _without_colours(output)
     first = plain.find("___ ")
     summary = plain.find("short test summary info")
-    head = plain[first:first + 4000] if first >= 0 else plain[-4000:]
-    return head + ("\n...\n" + plain[summary:][:2000] if summary > first >= 0 else "")
+    if first < 0:
+        return plain[-4000:]
+    head = plain[first:first + 4000]
+    return head + ("\n...\n" + plain[summary:][:2000] if summary > first + 4000 else "")
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
