@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -42,7 +43,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
-TORCH_PIN = "torch==2.13.0"  # as the Makefile: the CPU wheel on the development machines' disk
 KERNEL_NAME = "kdbook-colab"
 
 # The numeric path the simulated runtime computes on: PyTorch's portable scalar kernels instead of
@@ -59,6 +59,11 @@ SECOND_NUMERIC_PATH = {
 
 # What a reader's runtime does not have: nothing of this repository, nor the test's settings.
 _CLEARED = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "JUPYTER_PATH", "IPYTHONDIR", "MPLBACKEND")
+
+
+def torch_pin() -> str:
+    """The Makefile's pinned torch (``torch==...``): the CPU wheel on the development machines' disk."""
+    return re.search(r"^TORCH_PIN := (torch==\S+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
 
 
 def repository_url() -> str:
@@ -154,7 +159,7 @@ def create_runtime(directory: Path) -> Runtime:
     venv.EnvBuilder(with_pip=True).create(base)
     python = base / "bin" / "python"
     pip = [str(python), "-m", "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check"]
-    _run([*pip, TORCH_PIN])
+    _run([*pip, torch_pin()])
     _run([*pip, "-c", str(ROOT / "requirements" / "lock.txt"), *runtime_dependencies(wheel), "ipykernel"])
     return Runtime(root=directory, wheel=wheel, base=base)
 

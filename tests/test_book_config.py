@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from .book_toc import toc_entries
+from .colab_runtime import torch_pin
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,9 +134,9 @@ def test_binder_pins_the_runtime_dependencies_at_the_tested_versions():
     binder = _pins(ROOT / "binder" / "requirements.txt")
     assert set(binder) == set(runtime), "binder/requirements.txt pins exactly kdmath's runtime dependencies"
     locked = _pins(ROOT / "requirements" / "lock.txt")
-    torch_pin = re.search(r"^TORCH_PIN := torch==(\S+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    torch_version = torch_pin().partition("==")[2]
     for name, version in binder.items():
-        assert version == (torch_pin if name == "torch" else locked[name]), f"binder pins {name}=={version}"
+        assert version == (torch_version if name == "torch" else locked[name]), f"binder pins {name}=={version}"
         assert version in runtime[name], f"{name}=={version} does not satisfy pyproject's {runtime[name]}"
     python = re.fullmatch(r"python-(\d+\.\d+)\s*", (ROOT / "binder" / "runtime.txt").read_text()).group(1)
     assert python + ".0" in SpecifierSet(project["requires-python"])
