@@ -26,6 +26,7 @@ with the sanitizer of the native run.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -131,16 +132,11 @@ def build_wheel(directory: Path) -> Path:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, source / name)
     # Building in this environment, when it can, spares fetching setuptools for an isolated build.
-    isolation = ["--no-build-isolation"] if _has_module("setuptools") and _has_module("wheel") else []
+    local_build = all(importlib.util.find_spec(name) for name in ("setuptools", "wheel"))
+    isolation = ["--no-build-isolation"] if local_build else []
     _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", *isolation, str(source), "-w", str(directory)])
     (wheel,) = directory.glob("kdmath-*.whl")
     return wheel
-
-
-def _has_module(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
 
 
 def runtime_dependencies(wheel: Path) -> list[str]:
