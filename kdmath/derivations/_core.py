@@ -8,6 +8,7 @@ wrong. A step that sympy cannot decide counts as failed: nothing is taken on tru
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -35,7 +36,8 @@ class Step:
     relation:
       ``"="``  an identity (``lhs - rhs`` simplifies to 0; unevaluated ``Limit`` and
                ``Derivative`` objects are evaluated first),
-      ``"~"``  a series: ``lhs`` equals ``rhs`` up to the ``Order`` term ``rhs`` carries,
+      ``"~"``  a series: ``lhs`` equals ``rhs`` up to the ``Order`` term ``rhs`` carries
+               (for vectors and matrices, entry by entry),
       ``">="`` ``lhs - rhs`` is provably non-negative under the symbols' assumptions.
     """
 
@@ -56,6 +58,11 @@ class Step:
                 return lhs == rhs
             return is_zero(lhs - rhs)
         if self.relation == "~":
+            if isinstance(self.lhs, sp.MatrixBase) or isinstance(self.rhs, sp.MatrixBase):
+                lhs, rhs = sp.Matrix(self.lhs), sp.Matrix(self.rhs)
+                if lhs.shape != rhs.shape:
+                    raise DerivationError(f"series step {self.text!r} compares shapes {lhs.shape} and {rhs.shape}")
+                return all(Step(self.text, l, r, "~").holds() for l, r in zip(lhs, rhs))
             order = self.rhs.getO()
             if order is None:
                 raise DerivationError(f"series step {self.text!r} has no O() term on its right-hand side")
@@ -72,7 +79,24 @@ class Step:
     def latex(self) -> str:
         symbol = {"=": "=", "~": "=", ">=": r"\geq"}[self.relation]
         lhs, rhs = self.shown if self.shown is not None else (self.lhs, self.rhs)
-        return f"{sp.latex(lhs)} {symbol} {sp.latex(rhs)}"
+        return f"{sp.latex(_braced(lhs))} {symbol} {sp.latex(_braced(rhs))}"
+
+
+def _braced(side):
+    """``side`` with display-only names that hold LaTeX (``\\sum_i q_i z_i``) wrapped in braces.
+
+    sympy's LaTeX printer reads the underscores in such a name as its own subscripts and garbles
+    it; in braces it prints the name as written. Names that already hold braces print correctly.
+    """
+    side = sp.sympify(side)
+    if not isinstance(side, sp.Basic):
+        return side
+    names = {
+        s: sp.Symbol("{" + s.name + "}", **s.assumptions0)
+        for s in side.free_symbols
+        if isinstance(s, sp.Symbol) and "\\" in s.name and "{" not in s.name
+    }
+    return side.xreplace(names) if names else side
 
 
 @dataclass
@@ -100,15 +124,105 @@ class Derivation:
         return self
 
     def show(self, only: Optional[list[int]] = None) -> None:
-        """Display each step (its words, then its formula) in a notebook."""
+        """Display each step (its words, then its formula) in a notebook.
+
+        Consecutive steps that say the same thing are shown under one heading ("Steps 2–4."), so
+        each sentence appears once.
+        """
         from IPython.display import Markdown, Math, display
 
-        for number, step in enumerate(self.steps, start=1):
-            if only is not None and number not in only:
-                continue
-            display(Markdown(f"**Step {number}.** {step.text}"))
-            display(Math(step.latex()))
+        if only is not None:
+            unknown = [n for n in only if not (isinstance(n, int) and 1 <= n <= len(self.steps))]
+            if unknown:
+                raise ValueError(f"only names steps {unknown} that {self.title!r} does not have (1..{len(self.steps)})")
+        numbered = [(n, s) for n, s in enumerate(self.steps, start=1) if only is None or n in only]
+        groups: list[list[tuple[int, Step]]] = []
+        for number, step in numbered:
+            if groups and groups[-1][-1][1].text == step.text and groups[-1][-1][0] == number - 1:
+                groups[-1].append((number, step))
+            else:
+                groups.append([(number, step)])
+        for group in groups:
+            first, last = group[0][0], group[-1][0]
+            heading = f"Step {first}." if first == last else f"Steps {first}–{last}."
+            display(Markdown(f"**{heading}** {group[0][1].text}"))
+            for _, step in group:
+                display(Math(step.latex()))
+
+    def summary(self) -> str:
+        """What ``verify()`` decides for this derivation, in words: how many steps, of which kind."""
+        kinds = {"=": "identity", "~": "series expansion", ">=": "inequality"}
+        counts: dict[str, int] = {}
+        for step in self.steps:
+            counts[kinds[step.relation]] = counts.get(kinds[step.relation], 0) + 1
+        parts = [f"{n} {kind if n == 1 else _plural(kind)}" for kind, n in counts.items()]
+        return ", ".join(parts)
 
     def __repr__(self) -> str:
         # Short and deterministic: a notebook cell that ends in ``d.verify()`` shows this line.
         return f"Derivation({self.title!r}, {len(self.steps)} steps)"
+
+
+def _plural(kind: str) -> str:
+    return {"identity": "identities", "series expansion": "series expansions", "inequality": "inequalities"}[kind]
+
+
+_METHOD = {
+    "=": "sympy simplifies the difference of the two sides to 0 (limits and derivatives evaluated first)",
+    "~": "the series of the difference vanishes up to the order of the O() term",
+    ">=": "sympy proves the difference non-negative from the symbols' assumptions",
+}
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The record of :func:`verify_for`: which derivation was checked, for which K, and how.
+
+    In a notebook it displays as one line, so that the page says what the machine established.
+    """
+
+    title: str
+    Ks: tuple
+    steps: int
+    kinds: str
+    relations: tuple = ()
+
+    def _repr_markdown_(self) -> str:
+        cases = "K = " + ", ".join(str(K) for K in self.Ks) if self.Ks else "the case written out"
+        steps = {1: "the one step", 2: "both steps"}.get(self.steps, f"all {self.steps} steps")
+        verb = "holds" if self.steps == 1 else "hold"
+        methods = "; ".join(_METHOD[r] for r in self.relations)
+        return (
+            f"**Verified by sympy** for {cases}: {steps} of *{self.title}* ({self.kinds}) {verb} exactly. "
+            f"For each step, {methods}."
+        )
+
+    def __repr__(self) -> str:
+        return f"Verification({self.title!r}, Ks={self.Ks}, steps={self.steps})"
+
+
+def verify_for(build, K=(2, 3, 4)) -> Verification:
+    """Build the derivation for each number of classes in ``K``, :meth:`Derivation.verify` each, and
+    return a :class:`Verification` that says what was checked.
+
+    ``build`` is a function of ``K`` returning a :class:`Derivation` (``temperature.jacobian``).
+    Pass ``K=None`` for a derivation written out for one fixed case (it is then called with no
+    argument). Raises :class:`DerivationError` at the first step that does not hold.
+    """
+    if not callable(build):
+        raise TypeError(f"build must be a function returning a Derivation, got {type(build).__name__}")
+    if K is None:
+        Ks: tuple = ()
+        derivations = [build()]
+    else:
+        Ks = (K,) if isinstance(K, int) else tuple(K)
+        if not Ks or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 2 for k in Ks):
+            raise ValueError(f"K must be an integer >= 2 or a non-empty sequence of them, got {K!r}")
+        derivations = [build(k) for k in Ks]
+    for derivation in derivations:
+        if not isinstance(derivation, Derivation):
+            raise TypeError(f"build must return a Derivation, got {type(derivation).__name__}")
+        derivation.verify()
+    title = re.sub(r"K = \d+(, )?", "", derivations[-1].title).replace(" ()", "").strip()
+    kinds = {step.relation for d in derivations for step in d.steps}
+    return Verification(title, Ks, max(len(d.steps) for d in derivations), derivations[-1].summary(), tuple(sorted(kinds)))

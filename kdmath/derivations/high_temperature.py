@@ -20,14 +20,13 @@ def softmax_expansion(K: int = 3) -> Derivation:
     q = softmax(z, 1 / eps)
     zbar = mean(z)
     d = Derivation(f"First-order expansion of the temperature softmax (K = {K})")
-    for i in range(K):
-        d.add(
-            rf"Expanding $e^{{\varepsilon z_j}} = 1 + \varepsilon z_j + O(\varepsilon^2)$ in numerator and denominator: "
-            rf"$q_{i + 1} = \frac1K + \frac{{\varepsilon}}{{K}}(z_{i + 1} - \bar z) + O(\varepsilon^2)$.",
-            q[i],
-            sp.Rational(1, K) + eps * (z[i] - zbar) / K + sp.O(eps**2),
-            "~",
-        )
+    d.add(
+        r"Expanding $e^{\varepsilon z_j} = 1 + \varepsilon z_j + O(\varepsilon^2)$ in numerator and denominator: "
+        r"$q_i = \frac1K + \frac{\varepsilon}{K}(z_i - \bar z) + O(\varepsilon^2)$ for every $i$.",
+        sp.Matrix(q),
+        sp.Matrix([sp.Rational(1, K) + eps * (z[i] - zbar) / K + sp.O(eps**2) for i in range(K)]),
+        "~",
+    )
     hinton = (1 + eps * z[0]) / (K + eps * sum(z))
     d.add(
         r"The form in Hinton et al.'s eq. (3), $(1 + z_i/T)/(K + \sum_j z_j/T)$, has the same first-order expansion.",
@@ -42,14 +41,13 @@ def gradient_expansion(K: int = 3) -> Derivation:
     zs, zt = student_logits(K), teacher_logits(K)
     q, p = softmax(zs, 1 / eps), softmax(zt, 1 / eps)
     d = Derivation(f"High-temperature gradient of the soft term (K = {K})")
-    for i in range(K):
-        d.add(
-            rf"$\frac1T(q_{i + 1} - p_{i + 1}) = \frac{{1}}{{K T^2}}\big((z_{{s,{i + 1}}} - \bar z_s) - (z_{{t,{i + 1}}} - \bar z_t)\big) + O(T^{{-3}})$, "
-            r"written in $\varepsilon = 1/T$.",
-            eps * (q[i] - p[i]),
-            eps**2 * ((zs[i] - mean(zs)) - (zt[i] - mean(zt))) / K + sp.O(eps**3),
-            "~",
-        )
+    d.add(
+        r"$\frac1T(q_i - p_i) = \frac{1}{K T^2}\big((z_{s,i} - \bar z_s) - (z_{t,i} - \bar z_t)\big) + O(T^{-3})$ "
+        r"for every $i$, written in $\varepsilon = 1/T$.",
+        sp.Matrix([eps * (q[i] - p[i]) for i in range(K)]),
+        sp.Matrix([eps**2 * ((zs[i] - mean(zs)) - (zt[i] - mean(zt))) / K + sp.O(eps**3) for i in range(K)]),
+        "~",
+    )
     # Zero-mean logits: eliminate the last logit of each model.
     zero_mean = {zs[-1]: -sum(zs[:-1]), zt[-1]: -sum(zt[:-1])}
     d.add(

@@ -68,12 +68,11 @@ def high_temperature_limit(K: int = 3) -> Derivation:
     z = logits("z", K)
     q = softmax(z, T)
     d = Derivation(f"High-temperature limit of the softmax (K = {K})")
-    for i in range(K):
-        d.add(
-            rf"As $T\to\infty$ every exponent $z_j/T\to 0$, so $q_{i + 1}\to 1/K$.",
-            sp.Limit(q[i], T, sp.oo),
-            sp.Rational(1, K),
-        )
+    d.add(
+        r"As $T\to\infty$ every exponent $z_j/T\to 0$, so every $q_i\to 1/K$.",
+        sp.Matrix([sp.Limit(qi, T, sp.oo) for qi in q]),
+        sp.Matrix([sp.Rational(1, K)] * K),
+    )
     return d
 
 
@@ -98,20 +97,18 @@ def zero_temperature_limit(K: int = 3) -> Derivation:
     unique = [e.subs({z[0]: 0, z[1]: -g1, z[2]: -g1 - g2}) for e in by_differences[:3]] if K == 3 else None
     if unique is None:
         raise ValueError("zero_temperature_limit is written out for K = 3")
-    for value, qi in zip((1, 0, 0), unique):
-        d.add(
-            r"A unique maximum: logits $(m, m - g_1, m - g_1 - g_2)$ with gaps $g_1, g_2 > 0$ and any $m$; "
-            r"$q \to e_1$ as $T \to 0^+$.",
-            sp.Limit(qi, T, 0, "+"),
-            value,
-        )
+    d.add(
+        r"A unique maximum: logits $(m, m - g_1, m - g_1 - g_2)$ with gaps $g_1, g_2 > 0$ and any $m$; "
+        r"$q \to e_1$ as $T \to 0^+$.",
+        sp.Matrix([sp.Limit(qi, T, 0, "+") for qi in unique]),
+        sp.Matrix([1, 0, 0]),
+    )
     tied = [e.subs({z[0]: 0, z[1]: 0, z[2]: -g1}) for e in by_differences]
-    for value, qi in zip((sp.Rational(1, 2), sp.Rational(1, 2), 0), tied):
-        d.add(
-            r"Two tied maxima: logits $(m, m, m - g_1)$; $q \to (\tfrac12, \tfrac12, 0)$, uniform over the ties.",
-            sp.Limit(qi, T, 0, "+"),
-            value,
-        )
+    d.add(
+        r"Two tied maxima: logits $(m, m, m - g_1)$; $q \to (\tfrac12, \tfrac12, 0)$, uniform over the ties.",
+        sp.Matrix([sp.Limit(qi, T, 0, "+") for qi in tied]),
+        sp.Matrix([sp.Rational(1, 2), sp.Rational(1, 2), 0]),
+    )
     return d
 
 

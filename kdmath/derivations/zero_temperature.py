@@ -44,12 +44,11 @@ def soft_term_limits() -> Derivation:
         return sp.Limit(expr, beta, sp.oo)
 
     d = Derivation("Zero-temperature limits of the soft term")
-    for value, pi in zip((1, 0, 0), p):
-        d.add(
-            r"The teacher's soft targets tend to its argmax one-hot: $p \to e_1$ as $T \to 0^+$ ($\beta = 1/T \to \infty$).",
-            sp.Limit(pi, beta, sp.oo),
-            value,
-        )
+    d.add(
+        r"The teacher's soft targets tend to its argmax one-hot: $p \to e_1$ as $T \to 0^+$ ($\beta = 1/T \to \infty$).",
+        sp.Matrix([sp.Limit(pi, beta, sp.oo) for pi in p]),
+        sp.Matrix([1, 0, 0]),
+    )
     d.add(
         r"Student disagreeing by a margin $d$: $T\,\mathrm{KL}(p\|q) \to d = \max_j z_{s,j} - z_{s,1}$.",
         sp.Limit(T_ * kl_dis, beta, sp.oo),
@@ -68,18 +67,17 @@ def soft_term_limits() -> Derivation:
         0,
         shown=(lim(KL / beta**2), 0),
     )
-    for value, qi, pi in zip((-1, 1, 0), q, p):
-        d.add(
-            r"The unscaled gradient $\frac1T(q - p)$, multiplied by $T$, tends to $e_2 - e_1$: the perceptron update "
-            r"toward the teacher's label and away from the student's.",
-            sp.Limit(qi - pi, beta, sp.oo),
-            value,
-        )
-        d.add(
-            r"The $T^2$-scaled gradient $T(q - p)$ tends to zero.",
-            sp.Limit(T_ * (qi - pi), beta, sp.oo),
-            0,
-        )
+    d.add(
+        r"The unscaled gradient $\frac1T(q - p)$, multiplied by $T$, tends to $e_2 - e_1$: the perceptron update "
+        r"toward the teacher's label and away from the student's.",
+        sp.Matrix([sp.Limit(qi - pi, beta, sp.oo) for qi, pi in zip(q, p)]),
+        sp.Matrix([-1, 1, 0]),
+    )
+    d.add(
+        r"The $T^2$-scaled gradient $T(q - p)$ tends to zero.",
+        sp.Matrix([sp.Limit(T_ * (qi - pi), beta, sp.oo) for qi, pi in zip(q, p)]),
+        sp.zeros(3, 1),
+    )
     d.add(
         r"A student agreeing with the teacher, $z_s = (0, -\tfrac12, -3)$ against $z_t = (0, -1, -2)$: the KL tends to zero...",
         sp.Limit(kl_agree, beta, sp.oo),
