@@ -74,3 +74,58 @@ def test_limit_to_infinity_is_compared_exactly():
     Derivation("oo").add("diverges", sp.Limit(T, T, sp.oo), sp.oo).verify()
     with pytest.raises(DerivationError):
         Derivation("oo").add("does not converge to 1", sp.Limit(T, T, sp.oo), 1).verify()
+
+
+def test_vector_series_step_checks_every_entry():
+    """A series step over a vector holds only when every entry does."""
+    z = logits("z", 3)
+    q = softmax(z, 1 / eps)
+    zbar = sum(z) / 3
+    right = [sp.Rational(1, 3) + eps * (zi - zbar) / 3 + sp.O(eps**2) for zi in z]
+    Derivation("vector").add("expansion", sp.Matrix(q), sp.Matrix(right), "~").verify()
+    wrong = right[:2] + [sp.Rational(1, 3) + eps * (z[2] - zbar) + sp.O(eps**2)]  # drops the 1/K
+    with pytest.raises(DerivationError):
+        Derivation("vector").add("expansion", sp.Matrix(q), sp.Matrix(wrong), "~").verify()
+
+
+def test_show_states_each_repeated_sentence_once(monkeypatch):
+    shown = []
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    x = sp.Symbol("x")
+    d = Derivation("d").add("one", x, x).add("same", x, x).add("same", 2 * x, 2 * x).add("other", x, x)
+    d.show()
+    headings = [obj.data for obj in shown if isinstance(obj, IPython.display.Markdown)]
+    assert headings == ["**Step 1.** one", "**Steps 2–3.** same", "**Step 4.** other"]
+    assert sum(isinstance(obj, IPython.display.Math) for obj in shown) == 4
+    with pytest.raises(ValueError, match="only"):
+        d.show(only=[5])
+
+
+def test_display_only_names_with_latex_are_braced():
+    name = sp.Symbol(r"\sum_i q_i z_i")
+    step = Derivation("d").add("s", name, name).steps[0]
+    assert r"{\sum_i q_i z_i}" in step.latex()
+
+
+def test_verify_for_says_what_it_checked_and_raises_on_wrong_algebra():
+    from kdmath.derivations import verify_for
+
+    record = verify_for(temperature.jacobian, K=(2, 3))
+    text = record._repr_markdown_()
+    assert record.Ks == (2, 3) and record.steps == len(temperature.jacobian(3).steps)
+    assert "K = 2, 3" in text and "Jacobian of the temperature softmax" in text and "(K = " not in text
+    assert "simplifies the difference" in text
+
+    def wrong(K):
+        z = logits("z", K)
+        return Derivation(f"wrong (K = {K})").add("w", sp.diff(softmax(z, T)[0], z[0]), 0)
+
+    with pytest.raises(DerivationError):
+        verify_for(wrong, K=(2, 3))
+    with pytest.raises(ValueError, match="K"):
+        verify_for(temperature.jacobian, K=(1,))
+    with pytest.raises(TypeError, match="build"):
+        verify_for("jacobian")
+    assert verify_for(zero_temperature.soft_term_limits, K=None).Ks == ()
