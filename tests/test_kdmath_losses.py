@@ -151,3 +151,20 @@ def test_closed_form_backward_keeps_half_precision_dtype():
     loss.backward()
     assert loss.dtype == torch.float32 and a.grad.dtype == torch.bfloat16
     torch.testing.assert_close(a.grad.float(), kdmath.kd_grad(zs.float(), zt.float(), y, T=2.0, alpha=0.5), rtol=2e-2, atol=2e-3)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.1, 0.5, 0.9, 1.0])
+def test_distillation_at_T1_is_label_smoothing_towards_the_teacher(alpha):
+    """Chapter 5's theorem: at T = 1 the loss is CE((1-alpha) e_y + alpha p, q), minus alpha H(p) for KL."""
+    generator = torch.Generator().manual_seed(5)
+    z_s = torch.randn(16, 5, dtype=torch.float64, generator=generator) * 3
+    z_t = torch.randn(16, 5, dtype=torch.float64, generator=generator) * 3
+    y = torch.randint(0, 5, (16,), generator=generator)
+    p = torch.softmax(z_t, -1)
+    smoothed = (1 - alpha) * torch.nn.functional.one_hot(y, 5).double() + alpha * p
+    ce_smoothed = -(smoothed * torch.log_softmax(z_s, -1)).sum(-1).mean()
+    entropy = -(p * torch.log(p)).sum(-1).mean()
+    as_cross_entropy = kdmath.kd_loss(z_s, z_t, y, T=1.0, alpha=alpha, soft_loss="cross_entropy")
+    as_divergence = kdmath.kd_loss(z_s, z_t, y, T=1.0, alpha=alpha)
+    torch.testing.assert_close(as_cross_entropy, ce_smoothed, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(as_divergence, ce_smoothed - alpha * entropy, rtol=1e-12, atol=1e-12)
