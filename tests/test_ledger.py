@@ -35,8 +35,91 @@ def test_ids_are_unique_and_every_source_is_covered():
     ids = [claim.id for claim in ledger.CLAIMS]
     assert len(ids) == len(set(ids))
     assert {claim.source for claim in ledger.CLAIMS} == set(ledger.SOURCES)
-    for short, filename in ledger.SOURCES.items():
-        assert (ROOT.parent / "shared" / "sources" / filename).exists() or not (ROOT.parent / "shared").exists(), filename
+    for short, source in ledger.SOURCES.items():
+        assert source.id == short and source.file.startswith(f"{short}_"), source
+        assert (ROOT.parent / "shared" / "sources" / source.file).exists() or not (ROOT.parent / "shared").exists(), source.file
+
+
+def test_every_source_has_a_reader_facing_title_and_summary():
+    titles = [source.title for source in ledger.SOURCES.values()]
+    assert len(set(titles)) == len(titles)
+    for source in ledger.SOURCES.values():
+        assert source.title and source.summary.endswith("."), source.id
+        # what a reader sees names no file, and is plain text (no markup, no math)
+        for text in (source.title, source.summary):
+            assert source.file not in text and ".txt" not in text and not re.search(r"[$`*_\\]", text), (source.id, text)
+
+
+def test_math_spans_and_literal_dollars():
+    assert ledger.math_spans(r"costs \$10 and $T^2$ at $T = 2$") == ["T^2", "T = 2"]
+    assert ledger.math_spans("no formula") == []
+    with pytest.raises(ValueError, match="odd number"):
+        ledger.math_spans("costs $10")
+    from kdmath.ledger.registry import not_a_formula
+
+    assert not_a_formula(r"\frac1T (q_i - p_i)") is None and not_a_formula(r"\mathrm{KL}(p\Vert q)") is None
+    assert not_a_formula("10,000 of teacher inference plus ") is not None  # the price that was typeset as math
+    assert not_a_formula("11,000 / (") is not None
+    with pytest.raises(ValueError, match="literal dollar"):
+        ledger.Claim("x", "003", "p", "costs $10,000 of inference plus $1,000", ledger.VERIFIED, "doc:book/claims", check=len)
+
+
+def test_every_claim_text_is_formulas_and_prose_kept_apart():
+    """Constructing the registry already refuses prose between dollars; here the texts that quote prices escape them."""
+    from kdmath.ledger.registry import not_a_formula
+
+    for claim in ledger.CLAIMS:
+        for text in (claim.place, claim.statement, claim.correction, claim.note):
+            for span in ledger.math_spans(text or ""):
+                assert not_a_formula(span) is None, (claim.id, span)
+    priced = [claim for claim in ledger.CLAIMS if claim.id.startswith("003-pp5")]
+    assert priced and all("\\$" in claim.statement for claim in priced)
+
+
+def _ledger_extension():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("kdbook_ledger_under_test", ROOT / "book" / "_ext" / "kdbook_ledger.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_claims_json_is_written_atomically_and_readable_by_all(tmp_path):
+    import os
+    import stat
+
+    extension = _ledger_extension()
+    old_umask = os.umask(0o077)  # even under a strict umask: a web server runs as another user
+    try:
+        target = extension.write_json(tmp_path, {"claims": [1, 2]})
+    finally:
+        os.umask(old_umask)
+    assert target == tmp_path / "claims.json"
+    assert json.loads(target.read_text()) == {"claims": [1, 2]}
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert [path.name for path in tmp_path.iterdir()] == ["claims.json"]  # no temporary file left behind
+
+
+def test_check_links_point_at_the_function_in_the_repository():
+    import inspect
+
+    extension = _ledger_extension()
+    url, branch, root = extension._repository(None, ROOT)
+    import yaml
+
+    repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    assert (url, branch, root) == (repository["url"].rstrip("/"), repository["branch"], ROOT)
+    link = extension.code_url(checks.soft_gradient, url, branch, root)
+    line = inspect.getsourcelines(checks.soft_gradient)[1]
+    assert link == f"{url}/blob/{branch}/kdmath/ledger/checks.py#L{line}"
+    assert (ROOT / "kdmath" / "ledger" / "checks.py").read_text().splitlines()[line - 1].startswith("def soft_gradient(")
+    assert extension.code_url(checks.soft_gradient, None, branch, root) is None
+
+
+def test_build_stamp_names_a_commit():
+    stamp = _ledger_extension().build_stamp(ROOT)
+    assert stamp["commit_label"] and stamp["date_display"], stamp
 
 
 def test_all_nine_theorems_of_source_004_have_a_verdict():

@@ -1,13 +1,17 @@
-"""The claims ledger page, generated from ``kdmath.ledger`` at build time.
+"""The claims ledger page and the sources page, generated from ``kdmath.ledger`` at build time.
 
-The directive ``{claims-ledger}`` runs every registered check while the page is read, and writes
-the page's content from the registry: the counts per verdict, then one table per source note, each
-row with the claim as the source states it, its verdict, the correct statement or the reason, the
-check with what it computed in this build, and a link to the section of the book that treats it.
-A check whose finding no longer matches the registered verdict is reported as a warning, which
-fails the build (``-W``); the test suite checks the same. The page is re-read whenever a file of
-``kdmath`` changes, so it cannot go stale, and ``claims.json`` (the registry with this build's
-findings) is written next to the HTML.
+``{claims-ledger}`` runs every registered check while the page is read, and writes the page's content
+from the registry: the build the checks ran in (commit and date), the counts per verdict, then one
+section per source note (its title and summary from ``kdmath.ledger.SOURCES``) with one card per claim:
+the claim as the note states it, its verdict, the correct statement or the reason, the check (linked
+to its code in the repository) with what it computed, and a link to the section of the book that
+treats it. A check whose finding no longer matches the registered verdict is reported as a warning,
+which fails the build (``-W``); the test suite checks the same. The page is re-read whenever a file of
+``kdmath`` changes or the commit changes, so it cannot go stale, and ``claims.json`` (the registry with
+this build's findings) is written next to the HTML, readable by any user (mode 0644).
+
+``{ledger-sources}`` lists the source notes with their titles, summaries and verdict counts, each with
+a link to its section of the ledger (label ``ledger-source-<id>``).
 
 An empirical claim that an MNIST experiment tests shows its outcome on the longest committed run
 (``kdmath.ledger.empirical``); the page is re-read when a file of ``results/`` changes.
@@ -15,9 +19,11 @@ An empirical claim that an MNIST experiment tests shows its outcome on the longe
 
 from __future__ import annotations
 
+import datetime
+import inspect
 import json
 import os
-import re
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -37,20 +43,21 @@ VERDICT_STYLE = {
     "unverifiable": "light",
 }
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}<>$|#~])")
-
-
-def _escape(text: str) -> str:
-    """Evidence lines are plain text computed by the checks: keep MyST from reading them as markup."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+# What the correct statement (for a corrected or false claim) and the note are called on a card.
+CORRECTION_LABEL = {"corrected": "Correct statement", "false": "What holds instead"}
+NOTE_LABEL = {
+    "true but vacuous": "Why it shows nothing",
+    "empirical": "How it is tested",
+    "unverifiable": "Why it cannot be checked",
+}
 
 
 def _link(where: str) -> str:
     kind, _, target = where.partition(":")
-    chapter = re.match(r"ch(\d+)-", target)
     if kind == "ref":
         # Several chapters have a section of the same title: say which chapter it is in.
-        return f"{{ref}}`{target}`" + (f" (chapter {chapter.group(1)})" if chapter else "")
+        chapter = target.split("-")[0]
+        return f"{{ref}}`{target}`" + (f" (chapter {int(chapter[2:])})" if chapter[:2] == "ch" and chapter[2:].isdigit() else "")
     if kind == "prf":
         return f"{{prf:ref}}`{target}`"
     if kind == "eq":
@@ -62,81 +69,124 @@ def _badge(verdict: str) -> str:
     return f"{{bdg-{VERDICT_STYLE[verdict]}}}`{verdict}`"
 
 
-def _cell(text: str) -> list[str]:
-    """A list-table cell: the first line after the marker, the rest indented under it."""
-    lines = text.strip().splitlines() or [""]
-    return [lines[0]] + [f"    {line}" for line in lines[1:]]
+def source_label(source_id: str) -> str:
+    """The label of a source note's section on the ledger page (``{ref}`ledger-source-003```)."""
+    return f"ledger-source-{source_id}"
 
 
-def _ledger_source(findings, outcomes) -> list[str]:
-    from kdmath import ledger
-
-    counts = ledger.verdict_counts()
-    lines = [
-        f"The registry holds **{len(ledger.CLAIMS)} claims** from the {len(ledger.SOURCES)} source notes. "
-        f"Every one of the {sum(f is not None for f in findings.values())} checks below ran while this page was built.",
-        "",
-        ":::{list-table} Claims per verdict",
-        ":header-rows: 1",
-        ":name: ledger-counts",
-        "",
-        "* - Verdict",
-        "  - Claims",
-    ]
-    for verdict, count in counts.items():
-        lines += [f"* - {_badge(verdict)}", f"  - {count}"]
-    lines += [":::", ""]
-    for short, filename in ledger.SOURCES.items():
-        claims = [claim for claim in ledger.CLAIMS if claim.source == short]
-        lines += [
-            f":::{{rubric}} Source {short}: {filename}, {len(claims)} claims",
-            ":::",
-            "",
-            ":::{list-table}",
-            ":header-rows: 1",
-            ":widths: 42 14 44",
-            ":class: ledger-table",
-            "",
-            "* - Claim",
-            "  - Verdict",
-            "  - Correct statement or reason; the check and what it computed",
-        ]
-        for claim in claims:
-            finding = findings[claim.id]
-            why = claim.correction or claim.note or "As stated."
-            if claim.correction and claim.note:
-                why = f"{claim.correction} {claim.note}"
-            outcome = outcomes.get(claim.id)
-            if outcome is not None:
-                run = f"its {outcome.config} run" if outcome.config else "no run committed yet"
-                decided = f"Experiment `{outcome.experiment}`, {run}: **{outcome.status}**; {_escape(outcome.evidence)}."
-            elif finding is None:
-                decided = "No check: " + ("see the note." if claim.verdict != "empirical" else "an experiment.")
-            else:
-                decided = f"`{claim.check_name}`: {_escape(finding.evidence)}."
-            decided += f" Treated in {_link(claim.where)}."
-            lines += [
-                f"* - **{claim.id}** ({claim.place}): {claim.statement}".replace("\n", " "),
-                f"  - {_badge(claim.verdict)}",
-                f"  - {why}".replace("\n", " "),
-                "",
-                f"    {decided}".replace("\n", " "),
-            ]
-        lines += [":::", ""]
-    return lines
+# ------------------------------------------------------------------ the repository and the build
 
 
-class ClaimsLedger(SphinxDirective):
-    """``{claims-ledger}``: the whole ledger, from the registry, with every check run."""
+def _repository(config, srcdir) -> tuple[str | None, str, Path]:
+    """The repository's address and branch, as _config.yml's ``repository`` gives them, and its root here."""
+    options = dict(getattr(config, "html_theme_options", None) or {})
+    url, branch, book = options.get("repository_url"), options.get("repository_branch"), options.get("path_to_docs")
+    if url is None:  # not built by jupyter-book: read _config.yml itself
+        import yaml
 
+        for folder in (Path(srcdir), *Path(srcdir).parents):
+            if (folder / "_config.yml").is_file():
+                repository = (yaml.safe_load((folder / "_config.yml").read_text()) or {}).get("repository") or {}
+                url, branch, book = repository.get("url"), repository.get("branch"), repository.get("path_to_book")
+                break
+    root = Path(srcdir).resolve()
+    for _ in Path(book or "").parts:
+        root = root.parent
+    return (url.rstrip("/") if url else None), (branch or "main"), root
+
+
+def code_url(function, repository_url: str | None, branch: str, root: Path) -> str | None:
+    """``<url>/blob/<branch>/<path>#L<line>`` of ``function``'s definition; ``None`` outside the repository."""
+    if not repository_url:
+        return None
+    try:
+        path = Path(inspect.getsourcefile(function)).resolve().relative_to(root)
+        _, line = inspect.getsourcelines(function)
+    except (TypeError, OSError, ValueError):
+        return None
+    return f"{repository_url}/blob/{branch}/{path.as_posix()}#L{line}"
+
+
+def _git(srcdir, *args) -> str | None:
+    try:
+        result = subprocess.run(["git", *args], cwd=srcdir, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def build_stamp(srcdir) -> dict:
+    """The build: ``kdbook_stamp.build_stamp`` where that extension exists, else the commit and today's date.
+
+    Either way the result has ``commit_label`` (the short commit, "+ uncommitted changes" when the
+    working tree differs from it, "unknown" outside a git checkout) and ``date_display``.
+    """
+    try:
+        from kdbook_stamp import build_stamp as stamp  # book/_ext is on sys.path during the build
+    except ImportError:
+        stamp = None
+    if stamp is not None:
+        try:
+            found = dict(stamp(srcdir))
+            found.setdefault("commit_label", found.get("commit_short") or found.get("commit") or "unknown")
+            found.setdefault("date_display", found.get("date") or "an unknown date")
+            return found
+        except Exception as error:  # the footer's stamp failing must not hide which build this is
+            logger.warning(f"claims ledger: kdbook_stamp.build_stamp raised {error!r}; using git directly")
+    commit = _git(srcdir, "rev-parse", "--short", "HEAD") or "unknown"
+    label = commit
+    if commit != "unknown" and _git(srcdir, "status", "--porcelain", "--untracked-files=no"):
+        label += " + uncommitted changes"
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return {"commit": commit, "commit_label": label, "date": now.isoformat(timespec="seconds"),
+            "date_display": now.strftime("%Y-%m-%d %H:%M UTC")}
+
+
+# ------------------------------------------------------------------ the directives
+
+
+class _LedgerDirective(SphinxDirective):
     has_content = False
 
-    def run(self):
+    def _note_registry(self):
         from kdmath import ledger
 
         package = Path(ledger.__file__).resolve().parent.parent
         for path in [Path(__file__).resolve(), *sorted(package.rglob("*.py"))]:
             self.env.note_dependency(str(path))
+
+    def _parse(self, text: str) -> list[nodes.Node]:
+        """MyST text (math, roles) parsed into nodes; one paragraph comes back as its inline content."""
+        holder = nodes.container()
+        self.state.nested_parse(StringList(text.splitlines() or [""], source="kdmath.ledger"), self.content_offset, holder)
+        if len(holder.children) == 1 and isinstance(holder[0], nodes.paragraph):
+            return list(holder[0].children)
+        return list(holder.children)
+
+    def _paragraph(self, text: str, *classes: str) -> nodes.paragraph:
+        return nodes.paragraph("", "", *self._parse(text), classes=list(classes))
+
+    def _section(self, title: str, label: str) -> nodes.section:
+        """A section the page's table of contents shows, with a label other pages can ``{ref}``."""
+        section = nodes.section(ids=[label], names=[label], classes=["ledger-source"])
+        section += nodes.title(title, title)
+        self.state.document.note_explicit_target(section)
+        return section
+
+
+def _field(label: str, *content: nodes.Node) -> nodes.definition_list_item:
+    return nodes.definition_list_item("", nodes.term(label, label), nodes.definition("", *content))
+
+
+class ClaimsLedger(_LedgerDirective):
+    """``{claims-ledger}``: the whole ledger, from the registry, with every check run."""
+
+    def run(self):
+        from kdmath import ledger
+        from kdmath.ledger import empirical
+
+        self._note_registry()
+        self.env.kdbook_ledger_docname = self.env.docname
         findings = {}
         for claim in ledger.CLAIMS:
             try:
@@ -151,8 +201,6 @@ class ClaimsLedger(SphinxDirective):
                     location=self.get_location(),
                 )
             findings[claim.id] = finding
-        from kdmath.ledger import empirical
-
         results = empirical.default_results_dir()
         if results.is_dir():
             self.env.note_dependency(str(results))  # its mtime changes when a record is added or removed
@@ -170,9 +218,135 @@ class ClaimsLedger(SphinxDirective):
             key: None if value is None else {"verdict": value.verdict, "evidence": value.evidence}
             for key, value in findings.items()
         }
-        container = nodes.container(classes=["claims-ledger"])
-        self.state.nested_parse(StringList(_ledger_source(findings, outcomes), source="kdmath.ledger"), self.content_offset, container)
-        return [container]
+        stamp = build_stamp(self.env.srcdir)
+        self.env.kdbook_ledger_stamp = stamp
+        repository_url, branch, root = _repository(self.config, self.env.srcdir)
+
+        built = nodes.paragraph(classes=["ledger-build"])
+        built += nodes.Text("The checks below ran while this page was built, from commit ")
+        built += nodes.literal(stamp["commit_label"], stamp["commit_label"])
+        built += nodes.Text(f", on {stamp['date_display']}. The registry holds ")
+        built += nodes.strong(f"{len(ledger.CLAIMS)} claims", f"{len(ledger.CLAIMS)} claims")
+        built += nodes.Text(
+            f" from the {len(ledger.SOURCES)} source notes, and {sum(f is not None for f in findings.values())} of them "
+            "have a check that computes its verdict."
+        )
+        result = [built, *self._counts_table()]
+        for source in ledger.SOURCES.values():
+            claims = [claim for claim in ledger.CLAIMS if claim.source == source.id]
+            section = self._section(f"Note {source.id}: {source.title}", source_label(source.id))
+            section += nodes.paragraph(source.summary, source.summary, classes=["ledger-source-summary"])
+            counts = ", ".join(f"{n} {verdict}" for verdict, n in ledger.verdict_counts(source.id).items() if n)
+            section += nodes.paragraph("", f"{len(claims)} claims: {counts}.", classes=["ledger-source-counts"])
+            for claim in claims:
+                section += self._card(claim, findings[claim.id], outcomes.get(claim.id), repository_url, branch, root)
+            result.append(section)
+        return result
+
+    def _counts_table(self) -> list[nodes.Node]:
+        from kdmath import ledger
+
+        lines = [":::{list-table} Claims per verdict", ":header-rows: 1", ":name: ledger-counts", ":class: ledger-counts", "",
+                 "* - Verdict", "  - Claims"]
+        for verdict, count in ledger.verdict_counts().items():
+            lines += [f"* - {_badge(verdict)}", f"  - {count}"]
+        lines += [":::"]
+        holder = nodes.container()
+        self.state.nested_parse(StringList(lines, source="kdmath.ledger"), self.content_offset, holder)
+        return list(holder.children)
+
+    def _card(self, claim, finding, outcome, repository_url, branch, root) -> nodes.container:
+        slug = claim.verdict.replace(" ", "-")
+        card = nodes.container(classes=["ledger-claim", f"ledger-{slug}"], ids=[nodes.make_id(f"claim-{claim.id}")])
+        head = nodes.paragraph(classes=["ledger-claim-head"])
+        where = nodes.inline(classes=["ledger-claim-where"])
+        where += nodes.strong(claim.id, claim.id, classes=["ledger-claim-id"])
+        where += nodes.Text(" · ")
+        where += nodes.inline("", "", *self._parse(claim.place), classes=["ledger-place"])
+        head += where
+        head += nodes.Text(" ")
+        head += nodes.inline("", "", *self._parse(_badge(claim.verdict)), classes=["ledger-verdict"])
+        card += head
+        card += self._paragraph(claim.statement.replace("\n", " "), "ledger-statement")
+
+        fields = nodes.definition_list(classes=["ledger-fields"])
+        if claim.correction:
+            fields += _field(CORRECTION_LABEL.get(claim.verdict, "Correction"),
+                             self._paragraph(claim.correction.replace("\n", " "), "ledger-correction"))
+        if claim.note:
+            fields += _field(NOTE_LABEL.get(claim.verdict, "Note"), self._paragraph(claim.note.replace("\n", " "), "ledger-note"))
+        if outcome is not None:
+            run = f"its {outcome.config} run" if outcome.config else "no run committed yet"
+            line = nodes.paragraph(classes=["ledger-outcome"])
+            line += nodes.Text("Experiment ")
+            line += nodes.literal(outcome.experiment, outcome.experiment)
+            line += nodes.Text(f", {run}: ")
+            line += nodes.strong(outcome.status, outcome.status)
+            line += nodes.inline("", f"; {outcome.evidence}.", classes=["ledger-evidence"])
+            fields += _field("Outcome", line)
+        if claim.check is not None:
+            name = claim.check_name
+            url = code_url(claim.check, repository_url, branch, root)
+            code = nodes.literal(name, name)
+            check = nodes.paragraph(classes=["ledger-check"])
+            check += nodes.reference("", "", code, refuri=url, classes=["ledger-check-link"]) if url else code
+            computed = [check]
+            if finding is not None:
+                computed.append(nodes.paragraph("", "", nodes.inline("", f"Computed: {finding.evidence}.", classes=["ledger-evidence"])))
+            fields += _field("Check", *computed)
+        elif outcome is None:
+            reason = "only an experiment can decide it" if claim.verdict == "empirical" else "code cannot decide it"
+            fields += _field("Check", nodes.paragraph("", f"None: {reason}.", classes=["ledger-check"]))
+        fields += _field("Treated in", self._paragraph(_link(claim.where), "ledger-where"))
+        card += fields
+        return card
+
+
+class LedgerSources(_LedgerDirective):
+    """``{ledger-sources}``: the source notes, each with its title, summary, verdict counts and ledger section."""
+
+    def run(self):
+        from kdmath import ledger
+
+        self._note_registry()
+        result = []
+        for source in ledger.SOURCES.values():
+            claims = [claim for claim in ledger.CLAIMS if claim.source == source.id]
+            section = self._section(f"Note {source.id}: {source.title}", f"source-note-{source.id}")
+            section += nodes.paragraph(source.summary, source.summary, classes=["ledger-source-summary"])
+            badges = ", ".join(f"{n} {_badge(verdict)}" for verdict, n in ledger.verdict_counts(source.id).items() if n)
+            section += self._paragraph(f"**{len(claims)} claims**: {badges}.", "ledger-source-counts")
+            section += self._paragraph(f"Each claim, with its verdict and its check: {{ref}}`on the claims ledger "
+                                       f"<{source_label(source.id)}>`.", "ledger-source-link")
+            result.append(section)
+        return result
+
+
+# ------------------------------------------------------------------ build events
+
+
+def _outdated(app, env, added, changed, removed):
+    """Re-read the ledger when the commit changed: its stamp names the build its checks ran in."""
+    docname = getattr(env, "kdbook_ledger_docname", None)
+    stamp = getattr(env, "kdbook_ledger_stamp", None)
+    if docname and docname in env.found_docs and stamp and stamp.get("commit_label") != build_stamp(app.srcdir).get("commit_label"):
+        return [docname]
+    return []
+
+
+def write_json(outdir, payload) -> Path:
+    """Write ``claims.json`` into ``outdir`` atomically, readable by all (0644), as a web server needs."""
+    target = Path(outdir) / "claims.json"
+    handle, temporary = tempfile.mkstemp(dir=outdir, prefix=".claims-", suffix=".json")
+    try:
+        os.fchmod(handle, 0o644)  # mkstemp creates 0600: a server running as another user could not read it
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(payload, stream, indent=2, ensure_ascii=False)
+        os.replace(temporary, target)  # atomic: a reader never sees half a file
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
 
 
 def _write_json(app, exception):
@@ -188,14 +362,13 @@ def _write_json(app, exception):
         row["found"] = None if found is None else found["verdict"]
         row["evidence"] = None if found is None else found["evidence"]
         row["experiment_outcome"] = outcomes.get(row["id"])
-    target = Path(app.outdir) / "claims.json"
-    handle, temporary = tempfile.mkstemp(dir=app.outdir, prefix=".claims-", suffix=".json")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump({"verdict_counts": ledger.verdict_counts(), "claims": rows}, stream, indent=2, ensure_ascii=False)
-    os.replace(temporary, target)  # atomic: a reader never sees half a file
+    payload = {"build": getattr(app.env, "kdbook_ledger_stamp", None), "verdict_counts": ledger.verdict_counts(), "claims": rows}
+    write_json(app.outdir, payload)
 
 
 def setup(app):
     app.add_directive("claims-ledger", ClaimsLedger)
+    app.add_directive("ledger-sources", LedgerSources)
+    app.connect("env-get-outdated", _outdated)
     app.connect("build-finished", _write_json)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}
+    return {"version": "1.1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 3}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ._finding import CORRECTED, EMPIRICAL, FALSE, UNVERIFIABLE, VACUOUS, VERDICTS, VERIFIED, Finding
-from .registry import CLAIMS, SOURCES, Claim, by_id
+from .registry import CLAIMS, SOURCES, Claim, Source, by_id, math_spans
 
 __all__ = [
     "CLAIMS",
@@ -23,6 +23,8 @@ __all__ = [
     "EMPIRICAL",
     "UNVERIFIABLE",
     "Claim",
+    "Source",
+    "math_spans",
     "Finding",
     "by_id",
     "run_check",
@@ -38,9 +40,11 @@ def run_check(claim: Claim) -> Finding | None:
     return None if claim.check is None else claim.check()
 
 
-def verdict_counts() -> dict[str, int]:
-    """How many claims carry each verdict, in the order of ``VERDICTS``."""
-    counts = Counter(claim.verdict for claim in CLAIMS)
+def verdict_counts(source: str | None = None) -> dict[str, int]:
+    """How many claims carry each verdict, in the order of ``VERDICTS``; with ``source``, of that note's claims only."""
+    if source is not None and source not in SOURCES:
+        raise ValueError(f"source must be one of {tuple(SOURCES)}, got {source!r}")
+    counts = Counter(claim.verdict for claim in CLAIMS if source is None or claim.source == source)
     return {verdict: counts.get(verdict, 0) for verdict in VERDICTS}
 
 
@@ -50,7 +54,8 @@ def records(run_checks: bool = False) -> list[dict]:
     for claim in CLAIMS:
         row = {
             "id": claim.id,
-            "source": SOURCES[claim.source],
+            "source": SOURCES[claim.source].file,
+            "source_title": SOURCES[claim.source].title,
             "place": claim.place,
             "statement": claim.statement,
             "verdict": claim.verdict,

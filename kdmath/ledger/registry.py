@@ -9,19 +9,89 @@ experiment that tests it (:mod:`kdmath.ledger.empirical` reads its outcome off t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
 from . import checks
 from ._finding import DECIDED, EMPIRICAL, UNVERIFIABLE, VACUOUS, VERDICTS, VERIFIED, CORRECTED, FALSE
 
-SOURCES = {
-    "000": "000_26121bf45b6a6dba.txt",
-    "001": "001_bd2c23c8fa3487d6.txt",
-    "002": "002_4fb16db29d5d5501.txt",
-    "003": "003_8d5a19f0dde13e96.txt",
-    "004": "004_b6906b5fa23cc9b6.txt",
+@dataclass(frozen=True)
+class Source:
+    """One source note: its id (the prefix of its claims' ids), its file, and what a reader is told about it.
+
+    The files are not shipped with the book; ``title`` and ``summary`` are the only description of them
+    the book gives (on the ledger page and the sources page), so they are written here, once.
+    """
+
+    id: str
+    file: str
+    title: str
+    summary: str
+
+
+SOURCES: dict[str, Source] = {
+    source.id: source
+    for source in (
+        Source("000", "000_26121bf45b6a6dba.txt", "The soft-target gradient and its high-temperature limit",
+               "A one-page derivation, in the style of Hinton et al. (2015), of the gradient of the cross-entropy "
+               "to a teacher's soft targets at temperature T, followed by a first-order Taylor expansion for large T "
+               "that ends in a gradient proportional to the difference of the logits. The derivation appears twice, "
+               "word for word."),
+        Source("001", "001_bd2c23c8fa3487d6.txt", "A web note on knowledge distillation",
+               "A short entry of a personal research notebook, following Hinton et al. (2015): the temperature "
+               "softmax (its equation 1), the soft-target gradient (equation 2) and, in a footnote, two "
+               "high-temperature approximations of it (equations 3 and 4)."),
+        Source("002", "002_4fb16db29d5d5501.txt", "Knowledge distillation: why and how",
+               "An introductory explainer: what distillation is and why it is used (compression, cheaper "
+               "deployment, sometimes better generalisation), the three steps of the recipe, and the loss that "
+               "mixes the cross-entropy to the labels with a T²-scaled KL divergence, or cross-entropy, to the "
+               "teacher's softened outputs."),
+        Source("003", "003_8d5a19f0dde13e96.txt", "A study unit on knowledge distillation for language models",
+               "A long unit of a course on the mathematics of large language models: the distillation loss and its "
+               "T² factor, the high- and zero-temperature limits, logit-, feature-, relation- and attention-based "
+               "variants, why distillation works, distillation of LLMs (top-k and sampled KL, on-policy), three "
+               "worked examples, five practice problems with solutions and an eight-question quiz."),
+        Source("004", "004_b6906b5fa23cc9b6.txt", "Mathematical foundations of knowledge distillation",
+               "A module that promises rigorous foundations and proofs: temperature scaling and its limits, the KL "
+               "loss and the T² argument, nine numbered theorems (entropy, gradients, dark knowledge, "
+               "generalisation, compression, attention, progressive and self-distillation, optimal temperature), "
+               "feature- and relation-based distillation, and a table of temperatures to use."),
+    )
 }
+
+# The claims' texts (place, statement, correction, note) are MyST Markdown: a formula stands between
+# dollars, and a literal dollar (a price) is written \$. The ledger page typesets them; the checks below
+# keep prose from being typeset as a formula, and the site test compares what the browser typesets with
+# math_spans.
+_DOLLAR = re.compile(r"(?<!\\)\$")
+_COMMAND = re.compile(r"\\(?:text|mathrm|operatorname|mathbf|mathbb|mathcal)\{[^}]*\}|\\[A-Za-z]+")
+
+
+def math_spans(text: str) -> list[str]:
+    """The formulas of a claim's text: what stands between unescaped dollars (``\\$`` is a literal dollar)."""
+    parts = _DOLLAR.split(text)
+    if len(parts) % 2 == 0:
+        raise ValueError(f"an odd number of unescaped dollars (write a literal dollar as \\$): {text!r}")
+    return parts[1::2]
+
+
+def not_a_formula(span: str) -> str | None:
+    """Why the text between two dollars reads as prose or prices rather than a formula; ``None`` when it does not."""
+    bare = _COMMAND.sub(" ", span)
+    if re.search(r"(?<![\\A-Za-z_^])[A-Za-z]{2,}\s+[A-Za-z]{2,}\b", bare):
+        return "it holds two words in a row"
+    if re.search(r"\d,\d{3}\b", span):
+        return "it holds a number with a thousands comma (a price?)"
+    depth = 0
+    for char in span.replace(r"\{", "").replace(r"\}", ""):
+        depth += (char in "([{") - (char in ")]}")
+        if depth < 0:
+            break
+    if depth:
+        return "its brackets do not balance"
+    return None
+
 
 TESTED_IN_CH10 = ("Tested by an MNIST experiment (chapter 10); the ledger shows the outcome on the longest committed run, "
                   "by the rule stated in kdmath.ledger.empirical. ")
@@ -40,6 +110,12 @@ class Claim:
     note: str | None = None
 
     def __post_init__(self):
+        for field in ("place", "statement", "correction", "note"):
+            for span in math_spans(getattr(self, field) or ""):
+                reason = not_a_formula(span)
+                if reason:
+                    raise ValueError(f"claim {self.id}: the {field}'s ${span}$ is typeset as a formula, but {reason}; "
+                                     f"write a literal dollar as \\$")
         if self.source not in SOURCES:
             raise ValueError(f"claim {self.id}: source must be one of {tuple(SOURCES)}, got {self.source!r}")
         if self.verdict not in VERDICTS:
@@ -259,11 +335,11 @@ CLAIMS: tuple[Claim, ...] = (
     C("003-pp4-normaliser", "003", "practice problem 4", "both methods avoid the full-softmax normalisation",
       FALSE, "ref:ch6-problem-4", checks.sampled_kl_needs_the_normaliser,
       correction=r"$\log p_s(i)$ needs the student's log-normaliser over the whole vocabulary; normalising over the selected tokens only changes the quantity estimated."),
-    C("003-pp5-cost", "003", "practice problem 5 (a)", "distillation costs $10,000 of teacher inference plus $1,000 of training: $11,000",
+    C("003-pp5-cost", "003", "practice problem 5 (a)", r"distillation costs \$10,000 of teacher inference plus \$1,000 of training: \$11,000",
       VERIFIED, "ref:ch6-problem-5", checks.distillation_cost_problem5),
-    C("003-pp5-break-even", "003", "practice problem 5 (b)", "break-even after $11,000 / ($9.50 per 1M) ≈ 1.16B tokens, about 1 day at 1M tokens per query and 1,000 queries a day",
+    C("003-pp5-break-even", "003", "practice problem 5 (b)", r"break-even after \$11,000 / (\$9.50 per 1M) ≈ 1.16B tokens, about 1 day at 1M tokens per query and 1,000 queries a day",
       VERIFIED, "ref:ch6-problem-5", checks.break_even_problem5),
-    C("003-pp5-quality", "003", "practice problem 5", "quality-adjusted break-even = $11,000 / ($9.50/1M − value loss per token)",
+    C("003-pp5-quality", "003", "practice problem 5", r"quality-adjusted break-even = \$11,000 / (\$9.50/1M − value loss per token)",
       CORRECTED, "ref:ch6-problem-5", checks.quality_adjusted_break_even,
       correction="Only when the value loss is below the saving; otherwise distillation never pays for itself (the formula turns negative)."),
     # ---------------------------------------------------------------- 004
