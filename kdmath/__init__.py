@@ -8,12 +8,13 @@ student soft predictions ``q = softmax(z_s / T)``, and ``alpha`` weighting the s
 from . import costs, data, features, theory, vocab
 from .gradients import kd_grad
 from .losses import hard_cross_entropy, kd_loss, kl_divergence, soft_cross_entropy
-from .softmax import entropy_t, entropy_t_dT, log_softmax_t, softmax_t, softmax_t_jacobian
+from .softmax import entropy_t, entropy_t_dT, log_softmax_t, logits_for, softmax_t, softmax_t_jacobian
 
 __version__ = "0.1.0"
 
 __all__ = [
     "softmax_t",
+    "logits_for",
     "log_softmax_t",
     "softmax_t_jacobian",
     "entropy_t",

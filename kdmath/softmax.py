@@ -82,3 +82,33 @@ def entropy_t_dT(logits: torch.Tensor, T: float) -> torch.Tensor:
     mean = (q * z).sum(-1, keepdim=True)
     variance = (q * (z - mean) ** 2).sum(-1)
     return variance / float(T) ** 3
+
+
+def logits_for(probabilities, T: float) -> torch.Tensor:
+    r"""Logits :math:`z = T \log p` that give the distribution ``probabilities`` at temperature ``T``.
+
+    The inverse of :func:`softmax_t` up to a constant: any :math:`z + c\mathbf 1` gives the same
+    :math:`p`, and this is the one with :math:`\sum_i e^{z_i/T} = 1`. Used wherever a source
+    states an example in probabilities (chapters 2, 5 and 6, the claims ledger).
+
+    Parameters
+    ----------
+    probabilities:
+        A sequence or tensor of positive numbers summing to 1 along the last axis (double precision).
+    T:
+        Temperature, finite and > 0.
+    """
+    T = check_temperature(T)
+    if isinstance(probabilities, (str, bytes)):
+        raise TypeError("probabilities must be a sequence or tensor of numbers, got a string")
+    try:
+        p = torch.as_tensor(probabilities, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise TypeError(f"probabilities must be a sequence or tensor of numbers ({error})") from error
+    if p.ndim == 0 or p.shape[-1] < 2:
+        raise ValueError(f"probabilities must hold at least two classes, got shape {tuple(p.shape)}")
+    if not bool(torch.isfinite(p).all()) or not bool((p > 0).all()):
+        raise ValueError("probabilities must be finite and > 0 (a zero probability has no finite logit)")
+    if not torch.allclose(p.sum(-1), torch.ones((), dtype=torch.float64), rtol=0, atol=1e-9):
+        raise ValueError(f"probabilities must sum to 1, got sums {p.sum(-1).tolist()}")
+    return T * p.log()

@@ -92,3 +92,26 @@ def test_entropy_derivative_matches_finite_difference_and_is_nonnegative():
     equal = torch.full((1, 4), 1.5, dtype=torch.float64)
     assert kdmath.entropy_t_dT(equal, 2.0).item() == pytest.approx(0.0, abs=1e-15)
     assert kdmath.entropy_t(equal, 2.0).item() == pytest.approx(math.log(4))
+
+
+@pytest.mark.parametrize("T", [0.5, 1.0, 4.0])
+def test_logits_for_inverts_the_temperature_softmax(T):
+    p = torch.tensor([[0.6, 0.3, 0.1], [0.25, 0.25, 0.5]], dtype=torch.float64)
+    z = kdmath.logits_for(p, T)
+    torch.testing.assert_close(kdmath.softmax_t(z, T), p, rtol=1e-14, atol=0)
+    torch.testing.assert_close(torch.exp(z / T).sum(-1), torch.ones(2, dtype=torch.float64), rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize(
+    "probabilities, T, error, name",
+    [
+        ([0.5, 0.5, 0.0], 1.0, ValueError, "probabilities"),
+        ([0.5, 0.6], 1.0, ValueError, "sum to 1"),
+        ([1.0], 1.0, ValueError, "two classes"),
+        ("0.5", 1.0, TypeError, "probabilities"),
+        ([0.5, 0.5], 0.0, ValueError, "T"),
+    ],
+)
+def test_logits_for_rejects_bad_input(probabilities, T, error, name):
+    with pytest.raises(error, match=name):
+        kdmath.logits_for(probabilities, T)

@@ -17,7 +17,7 @@ import torch
 from .. import limits
 from ..gradients import kd_grad
 from ..losses import hard_cross_entropy, kd_loss, kl_divergence, soft_cross_entropy
-from ..softmax import entropy_t, entropy_t_dT, softmax_t, softmax_t_jacobian
+from ..softmax import entropy_t, entropy_t_dT, logits_for, softmax_t, softmax_t_jacobian
 from ._finding import (
     CORRECTED,
     FALSE,
@@ -37,11 +37,6 @@ F64 = torch.float64
 def _random_logits(shape, seed, scale=3.0):
     generator = torch.Generator().manual_seed(seed)
     return scale * torch.randn(*shape, generator=generator, dtype=F64)
-
-
-def _logits_for(probabilities, T):
-    """Logits that give ``probabilities`` at temperature ``T`` (up to a constant)."""
-    return T * torch.as_tensor(probabilities, dtype=F64).log()
 
 
 def _autograd_soft_gradient(z_s, z_t, T, scale=1.0):
@@ -171,7 +166,7 @@ def combined_gradient() -> Finding:
 def example2_scaled_gradient() -> Finding:
     """003 example 2 multiplies q - p by T^2 = 4; the T^2-scaled gradient is T (q - p)."""
     T = 2.0
-    z_t, z_s = _logits_for([0.6, 0.3, 0.1], T), _logits_for([0.5, 0.2, 0.3], T)
+    z_t, z_s = logits_for([0.6, 0.3, 0.1], T), logits_for([0.5, 0.2, 0.3], T)
     computed = kd_grad(z_s, z_t, T=T, alpha=1.0, reduction="sum")
     stated = torch.tensor([-0.4, -0.4, 0.8], dtype=F64)
     ratio = (stated / computed).mean().item()
@@ -201,7 +196,7 @@ def gradient_magnitude_preservation() -> Finding:
 def sign_of_update() -> Finding:
     """003 practice problem 2 ends on the right reading: descent along -(q - p) lowers the KL."""
     T = 4.0
-    z_t, z_s = _logits_for([0.4, 0.35, 0.25], T), _logits_for([0.5, 0.3, 0.2], T)
+    z_t, z_s = logits_for([0.4, 0.35, 0.25], T), logits_for([0.5, 0.3, 0.2], T)
     gradient = kd_grad(z_s, z_t, T=T, alpha=1.0, reduction="sum")
     before = kl_divergence(z_s, z_t, T=T, reduction="sum").item()
     after = kl_divergence(z_s - 0.5 * gradient, z_t, T=T, reduction="sum").item()
@@ -210,7 +205,7 @@ def sign_of_update() -> Finding:
 
 def practice_problem2_total() -> Finding:
     T, alpha = 4.0, 0.5
-    z_t, z_s = _logits_for([0.4, 0.35, 0.25], T), _logits_for([0.5, 0.3, 0.2], T)
+    z_t, z_s = logits_for([0.4, 0.35, 0.25], T), logits_for([0.5, 0.3, 0.2], T)
     computed = kd_grad(z_s, z_t, torch.tensor(0), T=T, alpha=alpha, reduction="sum")
     stated = [0.13, -0.045, -0.085]
     decimals = [2, 3, 3]
@@ -380,7 +375,7 @@ def example1_T20() -> Finding:
 
 def example2_kl() -> Finding:
     T = 2.0
-    z_t, z_s = _logits_for([0.6, 0.3, 0.1], T), _logits_for([0.5, 0.2, 0.3], T)
+    z_t, z_s = logits_for([0.6, 0.3, 0.1], T), logits_for([0.5, 0.2, 0.3], T)
     value = kl_divergence(z_s, z_t, T=T, reduction="sum").item()
     return verified_if(agrees_to_shown_digits(0.121, value, 3), f"KL(p || q) = {fmt(value, 5)}; the note: 0.121", kl=value)
 
