@@ -21,6 +21,8 @@ What is checked:
   and an alt text that describes it (not a file name or a hash); on a phone every figure loads
   and fits the column, neither cut off nor shrunk below half its natural width.
 * Code. At most 2% of the code lines shown in the chapters are longer than 100 characters.
+* Formulas. On a phone no formula runs past the column unless it scrolls in a box of its own
+  (book/_static/kdbook-math.js).
 * The claims ledger fits a phone and a desktop without scrolling sideways.
 
 Screenshots for the reader's eye go to ``_build/screenshots/`` beside the site (a chapter on a
@@ -429,3 +431,38 @@ def test_claims_ledger_fits_the_screen(open_page, viewport):
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= viewport["width"], f"the ledger page scrolls sideways: {width} px wide"
     assert not view.problems, view.problems
+
+
+# Formulas that run past the article's column with no box of their own that scrolls: on a phone
+# their ends are cut off (MathJax 3 does not break inline math; book/_static/kdbook-math.js wraps
+# a formula wider than its block in a scrolling span). A clipping ancestor ("hidden") does not
+# count as a scrolling box: that is exactly how the ends were lost.
+CUT_OFF_FORMULAS = """() => {
+  const article = document.querySelector('article.bd-article');
+  const a = article.getBoundingClientRect();
+  const fits = r => r.left >= a.left - 1 && r.right <= a.right + 1;
+  const out = [];
+  for (const math of article.querySelectorAll('mjx-container')) {
+    const r = math.getBoundingClientRect();
+    if (r.width === 0 || fits(r)) continue;
+    let box = math.parentElement, scrolls = false;
+    while (box && box !== article) {
+      const overflow = getComputedStyle(box).overflowX;
+      if (overflow === 'auto' || overflow === 'scroll') { scrolls = fits(box.getBoundingClientRect()); break; }
+      box = box.parentElement;
+    }
+    if (!scrolls) out.push(Math.round(r.right - a.right) + ' px: ' + math.textContent.slice(0, 40));
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_formula_is_cut_off_on_a_phone(open_page, chapter):
+    if not (SITE / f"{chapter}.html").exists():
+        pytest.fail(f"{chapter} is in the TOC but was not built")
+    view = open_page(f"{chapter}.html", PHONE)
+    view.page.wait_for_timeout(300)  # kdbook-math.js runs once MathJax has typeset the page
+    assert view.page.locator("article mjx-container").count() > 0, "no formulas on the page"
+    cut_off = view.page.evaluate(CUT_OFF_FORMULAS)
+    assert not cut_off, f"{len(cut_off)} formulas run past the column on a phone: {cut_off[:5]}"
