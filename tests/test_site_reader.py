@@ -20,7 +20,8 @@ What is checked:
 * Figures. Every image in a chapter's article is a numbered figure ("Fig. 3.1") with a caption
   and an alt text that describes it (not a file name or a hash); on a phone every figure loads
   and fits the column, neither cut off nor shrunk below half its natural width.
-* Code. At most 2% of the code lines shown in the chapters are longer than 100 characters.
+* Code. At most 2% of the code lines shown in the chapters are longer than 100 characters, and
+  at 1400 px no code input or printed output (every solution open) scrolls sideways.
 * Formulas. On a phone no formula runs past the column unless it scrolls in a box of its own
   (book/_static/kdbook-math.js).
 * The claims ledger fits a phone and a desktop without scrolling sideways.
@@ -320,8 +321,9 @@ def test_solutions_stay_hidden_until_opened(open_page, chapter):
             continue
         has_code = solution.locator("div.cell_input").count() > 0
         take_shots = has_code and not _solution_shots_taken
-        if take_shots:
-            solution.screenshot(path=str(SHOTS / "solution-closed.png"))
+        if take_shots:  # the exercise above it too, so the picture shows what is being hidden
+            page.screenshot(path=str(SHOTS / "solution-closed.png"), full_page=True,
+                            clip=solution.evaluate(WITH_ITS_EXERCISE))
         title = solution.locator(":scope > .admonition-title, :scope > summary").first
         title.click()
         try:
@@ -337,8 +339,24 @@ def test_solutions_stay_hidden_until_opened(open_page, chapter):
         if take_shots:
             solution.screenshot(path=str(SHOTS / "solution-open.png"))
             _solution_shots_taken.append(name)
+    scrolling = page.evaluate(SCROLLING_CODE)
+    assert not scrolling, f"{len(scrolling)} code or output blocks scroll sideways at 1400 px: {scrolling[:3]}"
     assert not problems, problems
     assert not view.problems, view.problems
+
+
+# Page coordinates of a solution and the exercise just before it, for a screenshot.
+WITH_ITS_EXERCISE = """s => {
+  const top = (s.previousElementSibling || s).getBoundingClientRect().top, r = s.getBoundingClientRect();
+  return {x: r.left - 8, y: top + window.scrollY - 8, width: r.width + 16, height: r.bottom - top + 16};
+}"""
+
+# Code inputs and printed outputs (every solution open) that scroll sideways: their ends would
+# be out of sight on screen and lost in print.
+SCROLLING_CODE = """() => Array.from(document.querySelectorAll(
+    'article div.cell_input pre, article div.cell_output pre'))
+  .filter(e => e.getBoundingClientRect().width > 0 && e.scrollWidth > e.clientWidth + 1)
+  .map(e => e.innerText.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 60))"""
 
 
 def _two_panel_figure():
