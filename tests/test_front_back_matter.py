@@ -15,7 +15,6 @@ built.
 from __future__ import annotations
 
 import datetime
-import os
 import re
 import subprocess
 import sys
@@ -25,8 +24,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-SITE = Path(os.environ.get("KDBOOK_SITE") or ROOT / "_build" / "html")
+from .built_site import ROOT, SITE
+
 WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))

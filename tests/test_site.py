@@ -7,45 +7,19 @@ the machine, or any local file that is missing, fails the test.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
 from .book_toc import toc_entries
-from .local_server import LocalServer
+from .built_site import ROOT, SITE
 
-ROOT = Path(__file__).resolve().parents[1]
-# The built site; KDBOOK_SITE points the tests at another build (one made with --path-output).
-SITE = Path(os.environ.get("KDBOOK_SITE") or ROOT / "_build" / "html")
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 
 
 CHAPTERS = [p for p in toc_entries() if p.startswith("notebooks/")]
 
 pytestmark = pytest.mark.skipif(not (SITE / "index.html").exists(), reason="the site is not built: run `make book`")
-
-
-@pytest.fixture(scope="module")
-def server():
-    with LocalServer(SITE) as local:
-        yield local.url.rstrip("/")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed (apt-get install -y chromium); the site test cannot run here")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 def _open(browser, url, math=True):

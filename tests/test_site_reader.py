@@ -33,23 +33,15 @@ both widths). They are taken while the checks above run.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
 from .book_toc import toc_entries
-from .local_server import LocalServer
+from .built_site import SITE
 
-ROOT = Path(__file__).resolve().parents[1]
-SITE = Path(os.environ.get("KDBOOK_SITE", ROOT / "_build" / "html"))
 SHOTS = SITE.parent / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 PHONE = {"width": 400, "height": 860}
 DESKTOP = {"width": 1400, "height": 900}
 
@@ -124,24 +116,6 @@ def test_some_solution_holds_code():
 # ---------------------------------------------------------------------------------------------
 # In the browser
 
-@pytest.fixture(scope="module")
-def server():
-    with LocalServer(SITE) as local:
-        yield local.url.rstrip("/")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed (apt-get install -y chromium); the site test cannot run here")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
-
-
 class Page:
     """A page at one viewport size; records failed, missing and off-machine requests."""
 
@@ -175,6 +149,7 @@ class Page:
 
 @pytest.fixture
 def open_page(server, browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
     pages = []
 
     def _open(path, viewport):
