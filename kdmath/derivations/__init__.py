@@ -14,6 +14,7 @@ checked. ``kdmath.derivations.symbols`` holds the shared symbols (``T``, ``eps``
 
 from . import high_temperature, soft_gradient, temperature, zero_temperature
 from . import _symbols as symbols
+from . import general_limits
 from ._core import Derivation, DerivationError, Step, Verification, verify_for
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "soft_gradient",
     "high_temperature",
     "zero_temperature",
+    "general_limits",
 ]
