@@ -245,7 +245,7 @@ def _soft_loss_limit(claim=None) -> Derivation:
         d,
         r"The constant, written back in the logits: $\frac12(m_s - 2c + m_t) = "
         r"\frac1{2K}\sum_k\big((z_{s,k}-\bar z_s) - (z_{t,k}-\bar z_t)\big)^2$, the limit of $T^2\,\mathrm{KL}(p\|q)$ as $T\to\infty$ "
-        r"(a function $A + O(\varepsilon)$ tends to $A$)",
+        r"(stated rule, not checked: a function $A + O(\varepsilon)$ tends to $A$ as $\varepsilon \to 0$)",
         (moment2(z_s) - 2 * cross_moment(z_t, z_s) + moment2(z_t)) / 2,
         claim,
     )
@@ -282,7 +282,7 @@ def _zero_temperature_limit(tied=None) -> Derivation:
         d,
         r"Relabel the classes so that the $m$ tied maxima are $1..m$ (logits $M$) and the others have logits $M - g_k$, "
         r"$g_k > 0$. The normaliser is $\sum_k e^{z_k/T} = e^{M/T}(m + R)$ with $R = \sum_{k=m+1}^K e^{-g_k/T}$ "
-        r"(a sum of $m$ equal terms is $m$ times the term)",
+        r"(stated rule, not checked: relabelling the classes permutes the softmax; sympy evaluates the sum of $m$ equal terms as $m$ times the term)",
         S,
         sp.exp(M / T) * (m + R),
     )
