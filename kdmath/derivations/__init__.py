@@ -13,6 +13,7 @@ checked. ``kdmath.derivations.symbols`` holds the shared symbols (``T``, ``eps``
 """
 
 from . import high_temperature, soft_gradient, temperature, zero_temperature
+from . import general_gradients
 from . import _symbols as symbols
 from . import general_limits
 from ._core import Derivation, DerivationError, Step, Verification, verify_for
@@ -29,4 +30,5 @@ __all__ = [
     "high_temperature",
     "zero_temperature",
     "general_limits",
+    "general_gradients",
 ]
