@@ -112,10 +112,10 @@ def test_display_only_names_with_latex_are_braced():
 def test_verify_for_says_what_it_checked_and_raises_on_wrong_algebra():
     from kdmath.derivations import verify_for
 
-    record = verify_for(temperature.jacobian, K=(2, 3))
+    record = verify_for(temperature.high_temperature_limit, K=(2, 3))
     text = record._repr_markdown_()
-    assert record.Ks == (2, 3) and record.steps == len(temperature.jacobian(3).steps)
-    assert "K = 2, 3" in text and "Jacobian of the temperature softmax" in text and "(K = " not in text
+    assert record.Ks == (2, 3) and record.steps == len(temperature.high_temperature_limit(3).steps)
+    assert "K = 2, 3" in text and "High-temperature limit of the softmax" in text and "(K = " not in text
     assert "simplifies the difference" in text
 
     def wrong(K):
@@ -128,4 +128,4 @@ def test_verify_for_says_what_it_checked_and_raises_on_wrong_algebra():
         verify_for(temperature.jacobian, K=(1,))
     with pytest.raises(TypeError, match="build"):
         verify_for("jacobian")
-    assert verify_for(zero_temperature.soft_term_limits, K=None).Ks == ()
+    assert verify_for(temperature.zero_temperature_limit, K=None).Ks == ()

@@ -7,15 +7,27 @@ One module per chapter:
 * :mod:`~kdmath.derivations.high_temperature` (chapter 3),
 * :mod:`~kdmath.derivations.zero_temperature` (chapter 4).
 
+The same results for a symbolic number of classes ``K`` (every K, not examples):
+
+* :mod:`~kdmath.derivations.general_gradients`: the Jacobian, the soft-target and combined
+  gradients, and the entropy derivative;
+* :mod:`~kdmath.derivations.general_limits`: the second-order high-temperature expansion, the
+  :math:`T^2`-scaled KL limit, and the zero-temperature limit with tied maxima.
+
 :func:`verify_for` verifies a derivation for several numbers of classes ``K`` and displays what it
 checked. ``kdmath.derivations.symbols`` holds the shared symbols (``T``, ``eps`` = 1/T, ``beta`` = 1/T,
 ``alpha``) and helpers that build logit vectors and softmax expressions.
 """
 
-from . import high_temperature, soft_gradient, temperature, zero_temperature
-from . import general_gradients
+from . import (
+    general_gradients,
+    general_limits,
+    high_temperature,
+    soft_gradient,
+    temperature,
+    zero_temperature,
+)
 from . import _symbols as symbols
-from . import general_limits
 from ._core import Derivation, DerivationError, Step, Verification, verify_for
 
 __all__ = [
