@@ -129,3 +129,15 @@ def test_verify_for_says_what_it_checked_and_raises_on_wrong_algebra():
     with pytest.raises(TypeError, match="build"):
         verify_for("jacobian")
     assert verify_for(temperature.zero_temperature_limit, K=None).Ks == ()
+
+
+def test_verify_for_says_every_K_for_a_symbolic_K_and_counts_stated_rules():
+    from kdmath.derivations import general_limits, verify_for
+
+    general = verify_for(general_limits.zero_temperature_limit, K=None)
+    text = general._repr_markdown_()
+    assert general.symbolic_K and "for every K" in text and "case written out" not in text
+    assert general.stated_rules >= 1 and "rules stated in their text" in text
+    concrete = verify_for(temperature.zero_temperature_limit, K=None)
+    assert not concrete.symbolic_K and concrete.stated_rules == 0
+    assert "case written out" in concrete._repr_markdown_() and "stated" not in concrete._repr_markdown_()

@@ -186,15 +186,27 @@ class Verification:
     steps: int
     kinds: str
     relations: tuple = ()
+    #: the derivation's number of classes is a sympy symbol ``K``: it holds for every K
+    symbolic_K: bool = False
+    #: how many steps say in their text that they rest on a stated rule that sympy does not check
+    stated_rules: int = 0
 
     def _repr_markdown_(self) -> str:
-        cases = "K = " + ", ".join(str(K) for K in self.Ks) if self.Ks else "the case written out"
+        if self.Ks:
+            cases = "K = " + ", ".join(str(K) for K in self.Ks)
+        else:
+            cases = "every K (K is a sympy symbol)" if self.symbolic_K else "the case written out"
         steps = {1: "the one step", 2: "both steps"}.get(self.steps, f"all {self.steps} steps")
         verb = "holds" if self.steps == 1 else "hold"
         methods = "; ".join(_METHOD[r] for r in self.relations)
+        rules = ""
+        if self.stated_rules == 1:
+            rules = " One step also rests on a rule stated in its text, which sympy does not check."
+        elif self.stated_rules:
+            rules = f" {self.stated_rules} steps also rest on rules stated in their text, which sympy does not check."
         return (
             f"**Verified by sympy** for {cases}: {steps} of *{self.title}* ({self.kinds}) {verb} exactly. "
-            f"For each step, {methods}."
+            f"For each step, {methods}.{rules}"
         )
 
     def __repr__(self) -> str:
@@ -225,4 +237,15 @@ def verify_for(build, K=(2, 3, 4)) -> Verification:
         derivation.verify()
     title = re.sub(r"K = \d+(, )?", "", derivations[-1].title).replace(" ()", "").strip()
     kinds = {step.relation for d in derivations for step in d.steps}
-    return Verification(title, Ks, max(len(d.steps) for d in derivations), derivations[-1].summary(), tuple(sorted(kinds)))
+    last = derivations[-1]
+    symbolic_K = any(
+        isinstance(symbol, sp.Symbol) and symbol.name == "K" and symbol.is_integer
+        for step in last.steps
+        for side in (step.lhs, step.rhs)
+        if isinstance(side, sp.Basic)
+        for symbol in side.free_symbols
+    )
+    stated_rules = sum("stated rule" in step.text for step in last.steps)
+    return Verification(
+        title, Ks, max(len(d.steps) for d in derivations), last.summary(), tuple(sorted(kinds)), symbolic_K, stated_rules
+    )
