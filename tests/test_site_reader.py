@@ -39,7 +39,7 @@ from pathlib import Path
 import pytest
 
 from .book_toc import toc_entries
-from .built_site import SITE
+from .built_site import SITE, check_math
 
 SHOTS = SITE.parent / "screenshots"
 PHONE = {"width": 400, "height": 860}
@@ -441,11 +441,15 @@ CUT_OFF_FORMULAS = """() => {
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_figures_and_formulas_fit_a_phone(open_page, chapter):
-    """One load of each chapter at 400 px: every figure loads and fits, no formula is cut off."""
+def test_chapter_renders_on_a_phone(open_page, chapter):
+    """One load of each chapter at 400 px: the math is typeset, a theorem block is there, every
+    figure loads and fits, and no formula is cut off."""
     if not (SITE / f"{chapter}.html").exists():
         pytest.fail(f"{chapter} is in the TOC but was not built")
     view = open_page(f"{chapter}.html", PHONE)
+    check_math(view.page)
+    assert view.page.locator(".proof, .theorem, div[class*='prf']").count() >= 1, "no theorem block"
+    assert view.page.locator("article img").count() >= 1, "no figure on the chapter page"
     bad = view.page.locator("article.bd-article").evaluate(BAD_FIGURES)
     assert not bad, bad
     view.page.wait_for_timeout(300)  # kdbook-math.js runs once MathJax has typeset the page
