@@ -14,6 +14,8 @@ from typing import Optional
 
 import sympy as sp
 
+from ._symbols import K as K_SYMBOL
+
 
 class DerivationError(AssertionError):
     """A step of a derivation does not hold (or sympy could not show that it does)."""
@@ -239,11 +241,7 @@ def verify_for(build, K=(2, 3, 4)) -> Verification:
     kinds = {step.relation for d in derivations for step in d.steps}
     last = derivations[-1]
     symbolic_K = any(
-        isinstance(symbol, sp.Symbol) and symbol.name == "K" and symbol.is_integer
-        for step in last.steps
-        for side in (step.lhs, step.rhs)
-        if isinstance(side, sp.Basic)
-        for symbol in side.free_symbols
+        K_SYMBOL in side.free_symbols for step in last.steps for side in (step.lhs, step.rhs) if isinstance(side, sp.Basic)
     )
     stated_rules = sum("stated rule" in step.text for step in last.steps)
     return Verification(

@@ -10,6 +10,8 @@ eps = sp.Symbol("varepsilon", positive=True)
 #: 1/T, the large parameter of the zero-temperature limits.
 beta = sp.Symbol("beta", positive=True)
 alpha = sp.Symbol("alpha", nonnegative=True)
+#: The number of classes as a symbol: a derivation over it holds for every K (the general modules).
+K = sp.Symbol("K", integer=True, positive=True)
 
 
 def logits(name: str, K: int) -> tuple[sp.Symbol, ...]:

@@ -47,10 +47,8 @@ from typing import Optional
 import sympy as sp
 
 from ._core import Derivation, Step, is_zero
-from ._symbols import T, alpha
+from ._symbols import K, T, alpha
 
-#: The number of classes, symbolic: a derivation over it holds for every K.
-K = sp.Symbol("K", integer=True, positive=True)
 i, j, k, y = sp.symbols("i j k y", integer=True, positive=True)
 #: student logits z_{s,k} (written z_k in the chapter 1 derivations) and teacher logits z_{t,k}
 z = sp.IndexedBase("z", real=True)

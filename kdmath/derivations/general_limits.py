@@ -54,10 +54,8 @@ from __future__ import annotations
 import sympy as sp
 
 from ._core import Derivation
-from ._symbols import T, eps
+from ._symbols import K, T, eps
 
-#: The number of classes, any positive integer.
-K = sp.Symbol("K", integer=True, positive=True)
 #: The number of tied maxima in the zero-temperature limit, 1 <= m <= K.
 m = sp.Symbol("m", integer=True, positive=True)
 #: Summation index (every sum uses it; a nested sum binds its own copy).
