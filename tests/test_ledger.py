@@ -111,8 +111,8 @@ def test_check_links_point_at_the_function_in_the_repository():
     assert (url, branch, root) == (repository["url"].rstrip("/"), repository["branch"], ROOT)
     link = extension.code_url(checks.soft_gradient, url, branch, root)
     line = inspect.getsourcelines(checks.soft_gradient)[1]
-    assert link == f"{url}/blob/{branch}/kdmath/ledger/checks.py#L{line}"
-    assert (ROOT / "kdmath" / "ledger" / "checks.py").read_text().splitlines()[line - 1].startswith("def soft_gradient(")
+    assert link == f"{url}/blob/{branch}/kdmath/ledger/checks/source_000.py#L{line}"
+    assert (ROOT / "kdmath" / "ledger" / "checks" / "source_000.py").read_text().splitlines()[line - 1].startswith("def soft_gradient(")
     assert extension.code_url(checks.soft_gradient, None, branch, root) is None
 
 

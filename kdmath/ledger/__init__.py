@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ._finding import CORRECTED, EMPIRICAL, FALSE, UNVERIFIABLE, VACUOUS, VERDICTS, VERIFIED, Finding
+from ._finding import (
+    CORRECTED,
+    EMPIRICAL,
+    FALSE,
+    UNVERIFIABLE,
+    VACUOUS,
+    VERDICTS,
+    VERIFIED,
+    Finding,
+)
 from .registry import CLAIMS, SOURCES, Claim, Source, by_id, math_spans
 
 __all__ = [

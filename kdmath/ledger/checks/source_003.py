@@ -1,12 +1,4 @@
-"""The checks behind the claims ledger: one function per claim that code can decide.
-
-Each function recomputes what a source note states, by an independent route where one exists,
-and returns a :class:`~kdmath.ledger.Finding` whose verdict comes from the computation alone:
-a check of a correct claim returns ``verified`` only because the numbers agree, a check of a
-wrong one returns ``corrected`` or ``false`` only because they do not (or because a
-counterexample was found). The registry states the verdict each check is expected to reach,
-and the test suite fails when the two part ways.
-"""
+"""The checks of source 003's claims (the study unit: limits, examples, practice problems, language models)."""
 
 from __future__ import annotations
 
@@ -14,14 +6,13 @@ import math
 
 import torch
 
-from .. import limits
-from ..gradients import kd_grad
-from ..losses import hard_cross_entropy, kd_loss, kl_divergence, soft_cross_entropy
-from ..softmax import entropy_t, entropy_t_dT, logits_for, softmax_t, softmax_t_jacobian
-from ._finding import (
+from ... import limits
+from ...gradients import kd_grad
+from ...losses import hard_cross_entropy, kd_loss, kl_divergence, soft_cross_entropy
+from ...softmax import logits_for, softmax_t, softmax_t_jacobian
+from .._finding import (
     CORRECTED,
     FALSE,
-    VACUOUS,
     VERIFIED,
     Finding,
     agrees_to_shown_digits,
@@ -30,43 +21,7 @@ from ._finding import (
     fmt,
     verified_if,
 )
-
-F64 = torch.float64
-
-
-def _random_logits(shape, seed, scale=3.0):
-    generator = torch.Generator().manual_seed(seed)
-    return scale * torch.randn(*shape, generator=generator, dtype=F64)
-
-
-def _autograd_soft_gradient(z_s, z_t, T, scale=1.0):
-    z_s = z_s.clone().requires_grad_(True)
-    loss = scale * kl_divergence(z_s, z_t, T=T, reduction="sum")
-    (grad,) = torch.autograd.grad(loss, z_s)
-    return grad
-
-
-# --- chapter 1: the temperature softmax -------------------------------------------------------
-
-
-def temperature_softmax_definition() -> Finding:
-    z = _random_logits((64, 7), seed=1)
-    worst = 0.0
-    for T in (0.3, 1.0, 4.0, 50.0):
-        direct = torch.exp(z / T) / torch.exp(z / T).sum(-1, keepdim=True)
-        worst = max(worst, (softmax_t(z, T) - direct).abs().max().item())
-    return verified_if(worst < 1e-12, f"`softmax_t` and exp(z/T)/sum exp(z/T) agree: largest difference {below(worst, 1e-12, otherwise='.1e')}", worst=worst)
-
-
-def softmax_jacobian() -> Finding:
-    z = _random_logits((6,), seed=2)
-    worst = 0.0
-    for T in (0.5, 1.0, 3.0):
-        q = softmax_t(z, T)
-        stated = (torch.diag(q) - torch.outer(q, q)) / T
-        numeric = torch.autograd.functional.jacobian(lambda v: softmax_t(v, T), z)
-        worst = max(worst, (numeric - stated).abs().max().item())
-    return verified_if(worst < 1e-12, f"(1/T) q_i (delta_ij - q_j) matches autograd's Jacobian: largest difference {below(worst, 1e-12, otherwise='.1e')}")
+from ._common import F64, _autograd_soft_gradient, _random_logits
 
 
 def diagonal_only_jacobian() -> Finding:
@@ -112,31 +67,6 @@ def zero_temperature_argmax() -> Finding:
     )
 
 
-def entropy_increases() -> Finding:
-    z = _random_logits((256, 6), seed=4)
-    Ts = torch.linspace(1.0, 20.0, 60, dtype=F64)
-    slopes = torch.stack([entropy_t_dT(z, float(T)) for T in Ts])
-    entropies = torch.stack([entropy_t(z, float(T)) for T in Ts])
-    monotone = bool((entropies[1:] >= entropies[:-1] - 1e-12).all())
-    return verified_if(
-        monotone and bool((slopes >= -1e-12).all()),
-        f"dH/dT >= 0 on 256 random logit vectors for T in [1, 20] (smallest {fmt(slopes.min().item(), '.1e')}); "
-        "the proof is in chapter 1 (the note's own proof only restates the claim)",
-    )
-
-
-# --- chapter 2: the gradient -------------------------------------------------------------------
-
-
-def soft_gradient() -> Finding:
-    z_s, z_t = _random_logits((8, 5), seed=5), _random_logits((8, 5), seed=6)
-    worst = 0.0
-    for T in (0.5, 1.0, 4.0, 20.0):
-        closed = (softmax_t(z_s, T) - softmax_t(z_t, T)) / T
-        worst = max(worst, (_autograd_soft_gradient(z_s, z_t, T) - closed).abs().max().item())
-    return verified_if(worst < 1e-12, f"(q - p)/T matches autograd of KL(p || q) for T in 0.5..20: largest difference {below(worst, 1e-12, otherwise='.1e')}")
-
-
 def scaled_soft_gradient() -> Finding:
     z_s, z_t = _random_logits((8, 5), seed=7), _random_logits((8, 5), seed=8)
     worst = 0.0
@@ -177,22 +107,6 @@ def example2_scaled_gradient() -> Finding:
     )
 
 
-def gradient_magnitude_preservation() -> Finding:
-    """004 Theorem 2: the scaled soft gradient is proportional to the hard-label gradient."""
-    z_s = torch.tensor([4.0, 0.0, 0.0], dtype=F64)
-    z_t = torch.tensor([1.0, 0.5, 0.0], dtype=F64)
-    y = torch.tensor(0)
-    hard = kd_grad(z_s, z_t, y, T=1.0, alpha=0.0, reduction="sum")
-    soft = kd_grad(z_s, z_t, T=1.0, alpha=1.0, reduction="sum")
-    cosine = torch.nn.functional.cosine_similarity(soft, hard, dim=0).item()
-    return false_if(
-        cosine < 0.999,
-        f"teacher logits (1, 0.5, 0) agreeing with the label, student (4, 0, 0): the soft and hard gradients "
-        f"have cosine {fmt(cosine, 3)}, not 1",
-        cosine=cosine,
-    )
-
-
 def sign_of_update() -> Finding:
     """003 practice problem 2 ends on the right reading: descent along -(q - p) lowers the KL."""
     T = 4.0
@@ -219,9 +133,6 @@ def practice_problem2_total() -> Finding:
     )
 
 
-# --- chapter 3: high temperature ---------------------------------------------------------------
-
-
 def _zero_mean(z):
     return z - z.mean(-1, keepdim=True)
 
@@ -238,47 +149,6 @@ def first_order_expansion_003() -> Finding:
         f"1/K + z_i/(TK) - sum_j z_j/(K^2 T) is off by {fmt(errors[0], '.1e')} at T = 100 and {fmt(errors[1], '.1e')} at T = 1000: "
         "an O(1/T^2) remainder, as a first-order expansion must be",
     )
-
-
-def expansion_missing_1_over_K() -> Finding:
-    """000: p_i ~ 1/n + (v_i - mean v)/T, without the 1/n on the second term."""
-    v = _random_logits((6,), seed=12)
-    n, T = 6, 1e4
-    slope = ((softmax_t(v, T) - 1 / n) * T / (v - v.mean())).mean().item()
-    return verified_if(
-        abs(slope - 1.0) < 1e-3,
-        f"T (p_i - 1/n) / (v_i - mean v) = {fmt(slope, 5)} at T = 10^4: the coefficient is 1/n = {fmt(1 / n, 5)}, not 1",
-        slope=slope,
-    )
-
-
-def _ratio_to_soft_gradient(approximation, z, v, T) -> float:
-    """Mean ratio of ``approximation`` to the exact soft gradient (sigma_T(z) - sigma_T(v)) / T."""
-    return (approximation / ((softmax_t(z, T) - softmax_t(v, T)) / T)).mean().item()
-
-
-def gradient_limit_000() -> Finding:
-    """000: dC/dz_i ~ (1/T^2)(z_i - v_i - mean(z - v)); the true coefficient is 1/(n T^2)."""
-    z, v = _random_logits((6,), seed=13), _random_logits((6,), seed=14)
-    n, T = 6, 1e4
-    ratio = _ratio_to_soft_gradient((z - v - (z - v).mean()) / T**2, z, v, T)
-    return verified_if(abs(ratio - 1) < 1e-2, f"the note's approximation over the gradient is {fmt(ratio, 3)} at T = 10^4, n = 6", ratio=ratio)
-
-
-def eq3_denominator_001() -> Finding:
-    """001 eq. 3 puts N + sum_j e^{z_j/T} in the denominator, where the expansion gives N + sum_j z_j/T."""
-    z, v = _zero_mean(_random_logits((5,), seed=15)), _zero_mean(_random_logits((5,), seed=16))
-    N, T = 5, 1e3
-    eq3 = ((1 + z / T) / (N + torch.exp(z / T).sum()) - (1 + v / T) / (N + torch.exp(v / T).sum())) / T
-    ratio = _ratio_to_soft_gradient(eq3, z, v, T)
-    return verified_if(abs(ratio - 1) < 1e-2, f"eq. 3 over the true gradient: {fmt(ratio, 4)} at T = 1000 (zero-mean logits)", ratio=ratio)
-
-
-def eq4_zero_mean_001() -> Finding:
-    z, v = _zero_mean(_random_logits((5,), seed=17)), _zero_mean(_random_logits((5,), seed=18))
-    N, T = 5, 1e3
-    ratio = _ratio_to_soft_gradient((z - v) / (N * T**2), z, v, T)
-    return verified_if(abs(ratio - 1) < 1e-2, f"eq. 4 over the true gradient: {fmt(ratio, 4)} at T = 1000 (zero-mean logits)")
 
 
 def high_temperature_gradient_003() -> Finding:
@@ -319,9 +189,6 @@ def covariance_matching() -> Finding:
     )
 
 
-# --- chapter 4: zero temperature ---------------------------------------------------------------
-
-
 def zero_temperature_reduction() -> Finding:
     """003 §2.4: T -> 0 is training on the teacher's hard predictions (cross-entropy to argmax)."""
     z_t = torch.tensor([2.0, 1.0, 0.0], dtype=F64)
@@ -339,9 +206,9 @@ def zero_temperature_reduction() -> Finding:
     )
 
 
-# --- chapter 5: worked examples ----------------------------------------------------------------
-
 EXAMPLE1_LOGITS = (5.0, 2.0, 1.0, 0.5, 0.1)
+
+
 EXAMPLE1_STATED = {
     1: (0.920, 0.046, 0.017, 0.010, 0.007),
     2: (0.645, 0.144, 0.087, 0.068, 0.056),
@@ -398,49 +265,6 @@ def example3_percent() -> Finding:
     )
 
 
-def alpha_on_hard_term_002() -> Finding:
-    """002 weights the hard term by alpha: its loss at alpha is the book's at 1 - alpha."""
-    z_s, z_t = _random_logits((16, 5), seed=24), _random_logits((16, 5), seed=25)
-    y = torch.arange(16) % 5
-    worst = 0.0
-    for alpha_002 in (0.1, 0.5, 0.9):
-        T = 3.0
-        theirs = alpha_002 * hard_cross_entropy(z_s, y) + (1 - alpha_002) * T**2 * kl_divergence(z_s, z_t, T=T)
-        ours = kd_loss(z_s, z_t, y, T=T, alpha=1 - alpha_002)
-        worst = max(worst, abs(theirs.item() - ours.item()))
-    return verified_if(worst < 1e-12, f"002's loss at alpha equals the book's at 1 - alpha: largest difference {below(worst, 1e-12, otherwise='.1e')}")
-
-
-def kl_or_cross_entropy_002() -> Finding:
-    z_s, z_t = _random_logits((16, 5), seed=26), _random_logits((16, 5), seed=27)
-    T = 3.0
-    gap = (T**2 * soft_cross_entropy(z_s, z_t, T=T) - T**2 * kl_divergence(z_s, z_t, T=T)).item()
-    entropy = (T**2 * entropy_t(z_t, T).mean()).item()
-    g_kl = _autograd_soft_gradient(z_s, z_t, T, scale=T**2)
-    student = z_s.clone().requires_grad_(True)
-    (g_ce,) = torch.autograd.grad(T**2 * soft_cross_entropy(student, z_t, T=T, reduction="sum"), student)
-    same_gradient = torch.allclose(g_kl, g_ce, atol=1e-12)
-    return verified_if(
-        same_gradient and abs(gap - entropy) < 1e-10,
-        f"same gradient (to 1e-12); the values differ by T^2 H(p) = {fmt(entropy, 4)} per example",
-    )
-
-
-def t_squared_balances_002() -> Finding:
-    """002: "the T^2 term ensures the gradient magnitudes are balanced"."""
-    z_s, z_t = _random_logits((256, 10), seed=28), _random_logits((256, 10), seed=29)
-    y = torch.arange(256) % 10
-    hard = kd_grad(z_s, z_t, y, T=1.0, alpha=0.0, reduction="sum").norm().item()
-    ratios = {T: kd_grad(z_s, z_t, T=T, alpha=1.0, reduction="sum").norm().item() / hard for T in (1.0, 5.0, 20.0, 100.0)}
-    balanced = max(ratios.values()) / min(ratios.values()) < 1.1
-    return verified_if(
-        balanced,
-        "soft over hard gradient norm with T^2: " + ", ".join(f"{fmt(r, 3)} at T = {T:g}" for T, r in ratios.items())
-        + ": of order 1 as T grows (without T^2 it would fall like 1/T^2), but not equal to the hard term's",
-        ratios=ratios,
-    )
-
-
 def label_smoothing_identity() -> Finding:
     """003 §4.2: hard + soft targets ~ cross-entropy on (1 - eps) y + eps p_t. Exact at T = 1."""
     z_s, z_t = _random_logits((16, 5), seed=30), _random_logits((16, 5), seed=31)
@@ -453,127 +277,8 @@ def label_smoothing_identity() -> Finding:
     return verified_if(gap < 1e-12, f"at T = 1 the combined loss equals the cross-entropy to the smoothed target exactly (gap {below(gap, 1e-12, otherwise='.1e')}), with eps = alpha")
 
 
-# --- source 004's theorems (chapter 9) ---------------------------------------------------------
-
-
-def dark_knowledge_mutual_information() -> Finding:
-    """004 Theorem 3: I(X; p_T | Y) >= 0. True of every random variable, so it says nothing."""
-    generator = torch.Generator().manual_seed(32)
-    smallest = math.inf
-    for _ in range(200):
-        joint = torch.rand(4, 3, 5, generator=generator, dtype=F64) ** 3
-        smallest = min(smallest, _cmi(joint / joint.sum()))
-    # a teacher that ignores the input: S independent of X given Y
-    p_xy = torch.rand(4, 3, generator=generator, dtype=F64)
-    p_xy /= p_xy.sum()
-    constant_teacher = torch.einsum("xy,s->xys", p_xy, torch.tensor([1.0, 0.0], dtype=F64))
-    uninformative = _cmi(constant_teacher)
-    holds = smallest >= -1e-12 and abs(uninformative) < 1e-12
-    return Finding(
-        VACUOUS if holds else FALSE,
-        f"the smallest I(X; S | Y) over 200 random joint tables is {fmt(smallest, '.2e')} >= 0, and a teacher that outputs the same "
-        f"vector for every input also satisfies it (I {below(uninformative, 1e-12, otherwise='.1e')}): the inequality holds for any S, so it "
-        "cannot show that soft labels carry information",
-    )
-
-
-def _cmi(joint):
-    from ..theory import conditional_mutual_information
-
-    return conditional_mutual_information(joint)
-
-
-def distillation_generalization_bound() -> Finding:
-    """004 Theorem 4: eps_S <= eps_T + sqrt(d_KL) + O(sqrt(complexity/n))."""
-    from ..theory import argmax_error_rate
-
-    # Population version (n -> infinity, the complexity term vanishes): a teacher just above the
-    # decision boundary on every input, a student just below it.
-    labels = torch.zeros(1000, dtype=torch.long)
-    p = torch.tensor([0.51, 0.49], dtype=F64).expand(1000, 2)
-    q = torch.tensor([0.49, 0.51], dtype=F64).expand(1000, 2)
-    eps_t, eps_s = argmax_error_rate(p, labels), argmax_error_rate(q, labels)
-    d_kl = (p * (p / q).log()).sum(-1).mean().item()
-    bound = eps_t + math.sqrt(d_kl)
-    return false_if(
-        eps_s > bound,
-        f"teacher (0.51, 0.49), student (0.49, 0.51), label 0: eps_T = {fmt(eps_t, 0)}, eps_S = {fmt(eps_s, 0)}, "
-        f"but eps_T + sqrt(d_KL) = {fmt(bound, 4)}; a small KL does not bound a difference in argmax errors",
-        bound=bound,
-    )
-
-
-def progressive_bound_vacuous() -> Finding:
-    """004 Theorem 7: L_S <= L_T + k eps_step, with eps_step the per-step increase: a telescoping sum."""
-    generator = torch.Generator().manual_seed(33)
-    losses = torch.cumsum(torch.rand(6, generator=generator, dtype=F64), 0)  # any chain T, TA_1, ..., S
-    steps = losses[1:] - losses[:-1]
-    eps_step = steps.max().item()
-    k = len(steps)
-    holds = losses[-1].item() <= losses[0].item() + k * eps_step + 1e-12
-    return Finding(
-        VACUOUS if holds else FALSE,
-        "with eps_step the largest per-step increase in loss, L_S - L_T is a sum of k such steps, so the bound holds "
-        "for every chain of models whatever they are: it restates the definition of eps_step",
-    )
-
-
-def progressive_optimal_steps() -> Finding:
-    """004 Theorem 7: k* = O(log |T|/|S|) is "optimal". Minimising its own bound gives k = 0."""
-    eps_step, L_T = 0.05, 1.0
-    bounds = {k: L_T + k * eps_step for k in range(0, 6)}
-    best = min(bounds, key=bounds.get)
-    ratio, compression = 4.0, 64.0
-    k_geometric = math.log(compression, ratio)
-    return false_if(
-        best == 0 and abs(k_geometric - 3) < 1e-9,
-        f"log_r(|T|/|S|) = {fmt(k_geometric, 0)} steps of ratio r = 4 take |T| to |T|/64, true, but that counts steps; the "
-        f"theorem's bound L_T + k eps_step grows with k and is smallest at k = {best} (no assistants), so it cannot "
-        "show that any k > 0 is optimal",
-    )
-
-
-def self_distillation_monotone() -> Finding:
-    """004 Theorem 8: E[L_test(M_{k+1})] <= E[L_test(M_k)]. Kernel ridge self-distillation breaks it."""
-    from ..theory import kernel_ridge_self_distillation
-
-    rounds = 10
-    curves = []
-    for seed in range(20):
-        generator = torch.Generator().manual_seed(seed)
-        x = torch.rand(40, 1, generator=generator, dtype=F64) * 6 - 3
-        y = torch.sin(2 * x[:, 0]) + 0.3 * torch.randn(40, generator=generator, dtype=F64)
-        x_test = torch.linspace(-3, 3, 200, dtype=F64)[:, None]
-        curves.append(kernel_ridge_self_distillation(x, y, x_test, torch.sin(2 * x_test[:, 0]), rounds, ridge=0.1, bandwidth=0.5))
-    mean = torch.tensor(curves).mean(0)
-    rises = [k for k in range(rounds - 1) if mean[k + 1] > mean[k]]
-    best = int(mean.argmin())
-    return false_if(
-        bool(rises),
-        f"kernel ridge regression (RBF, ridge 0.1), 20 data sets: mean test MSE by round {fmt(mean[:6], 4)} ...; "
-        f"it is lowest at round {best} and rises after, as Mobahi et al. (2020) predict",
-        curve=mean.tolist(),
-    )
-
-
-def optimal_temperature_formula() -> Finding:
-    """004 Theorem 9: T* ~ sqrt(H(p_T) / H(y)). For one-hot labels H(y) = 0."""
-    one_hot = torch.tensor([1.0, 0.0, 0.0], dtype=F64)
-    h_y = -(one_hot[one_hot > 0] * one_hot[one_hot > 0].log()).sum().item()
-    h_p = entropy_t(torch.tensor([5.0, 2.0, 1.0], dtype=F64), 1.0).item()
-    undefined = h_y == 0.0
-    return false_if(
-        undefined,
-        f"for the one-hot labels every source uses, H(y) = {fmt(h_y + 0.0, 1)}, so sqrt(H(p_T)/H(y)) = sqrt({fmt(h_p, 3)}/0) is "
-        "undefined; and H(p_T) itself depends on T, so the formula has no fixed meaning",
-    )
-
-
-# --- chapter 6: practice problems 3-5 ----------------------------------------------------------
-
-
 def projection_flops_problem3() -> Finding:
-    from .. import costs
+    from ... import costs
 
     per_example = costs.projection_flops(256, 768)
     per_epoch = costs.projection_flops(256, 768, n_vectors=100_000)
@@ -583,7 +288,7 @@ def projection_flops_problem3() -> Finding:
 
 
 def wider_student_params_problem3() -> Finding:
-    from .. import costs
+    from ... import costs
 
     wide, narrow = costs.transformer_layer_params(768), costs.transformer_layer_params(256)
     attention = wide["attention"] - narrow["attention"]
@@ -610,7 +315,7 @@ def top_k_cost_fractions() -> Finding:
 
 def top_k_bucket_underestimates() -> Finding:
     """003 problem 4: the tail of a top-k KL, "ignored or aggregated", makes a small underestimate."""
-    from ..vocab import top_k_kl
+    from ...vocab import top_k_kl
 
     z_s, z_t = _random_logits((64, 1000), seed=40), _random_logits((64, 1000), seed=41)
     full = kl_divergence(z_s, z_t, T=1.0, reduction="none")
@@ -653,7 +358,7 @@ def only_term_problem1() -> Finding:
 
 def importance_weights_problem4() -> Finding:
     """003 problem 4: with the teacher as proposal 'p_t/q is close to 1'. It is exactly 1."""
-    from ..vocab import sampled_kl
+    from ...vocab import sampled_kl
 
     z_s, z_t = _random_logits((1, 2000), seed=42), _random_logits((1, 2000), seed=43)
     exact = kl_divergence(z_s, z_t, T=1.0, reduction="sum").item()
@@ -687,7 +392,7 @@ def sampled_kl_needs_the_normaliser() -> Finding:
 
 
 def distillation_cost_problem5() -> Finding:
-    from .. import costs
+    from ... import costs
 
     total = costs.distillation_cost(1e9, 10.0, 1_000.0)
     return verified_if(abs(total - 11_000) < 1e-6, f"1B tokens x $10 per 1M = ${fmt(total - 1_000, ',.0f')}, plus the note's assumed "
@@ -695,7 +400,7 @@ def distillation_cost_problem5() -> Finding:
 
 
 def break_even_problem5() -> Finding:
-    from .. import costs
+    from ... import costs
 
     tokens = costs.break_even_tokens(11_000.0, 10.0, 0.5)
     days = tokens / (1e6 * 1000)
@@ -708,7 +413,7 @@ def break_even_problem5() -> Finding:
 
 def quality_adjusted_break_even() -> Finding:
     """003 problem 5: break-even = $11,000 / ($9.50/1M - value loss per token), without a condition."""
-    from .. import costs
+    from ... import costs
 
     value_loss = 12.0  # dollars per 1M tokens: more than the saving
     formula = 11_000 / ((9.5 - value_loss) / 1e6)
@@ -717,11 +422,8 @@ def quality_adjusted_break_even() -> Finding:
                                     f"{fmt(formula, '.3g')} tokens (negative); there is no break-even: {computed}")
 
 
-# --- chapter 7: features, attention, relations ---------------------------------------------
-
-
 def feature_loss_definition() -> Finding:
-    from ..features import feature_matching_loss
+    from ...features import feature_matching_loss
 
     generator = torch.Generator().manual_seed(50)
     student = torch.randn(32, 8, generator=generator, dtype=F64)
@@ -734,29 +436,8 @@ def feature_loss_definition() -> Finding:
                        "||f_t - W f_s||^2 with W of shape (d_t, d_s): kdmath.features.feature_matching_loss matches the explicit sum")
 
 
-def least_squares_closed_form() -> Finding:
-    """004: W* = h_S h_T^T (h_T h_T^T)^{-1}, stated without a condition."""
-    from ..features import least_squares_projection, projection_is_unique
-
-    generator = torch.Generator().manual_seed(51)
-    d_t, d_s = 96, 32
-    tall = torch.randn(400, d_t, generator=generator, dtype=F64)  # N >= d_t: unique
-    student_tall = tall @ torch.randn(d_t, d_s, generator=generator, dtype=F64)
-    X, Y = tall.T, student_tall.T
-    closed = Y @ X.T @ torch.linalg.inv(X @ X.T)
-    agrees = torch.allclose(closed, least_squares_projection(tall, student_tall), atol=1e-8)
-    batch = torch.randn(64, d_t, generator=generator, dtype=F64)  # N < d_t: h_T h_T^T is singular
-    rank = int(torch.linalg.matrix_rank(batch.T @ batch))
-    singular = rank < d_t and not projection_is_unique(batch)
-    return verified_if(
-        agrees and not singular,
-        f"with N = 400 >= d_T = {d_t} the closed form matches least squares; with a batch of N = 64 < d_T the "
-        f"{d_t} x {d_t} matrix h_T h_T^T has rank {rank}: no inverse, and the minimiser is not unique",
-    )
-
-
 def attention_loss_conventions() -> Finding:
-    from ..features import attention_transfer_loss
+    from ...features import attention_transfer_loss
 
     generator = torch.Generator().manual_seed(52)
     heads = 12
@@ -770,7 +451,7 @@ def attention_loss_conventions() -> Finding:
 
 def rkd_unnormalised_distance() -> Finding:
     """003 §3.3: sum over pairs of (psi_D(t_i, t_j) - psi_D(s_i, s_j))^2 with psi_D a plain distance."""
-    from ..features import rkd_distance_loss
+    from ...features import rkd_distance_loss
 
     generator = torch.Generator().manual_seed(53)
     teacher = torch.randn(16, 8, generator=generator, dtype=F64)
@@ -781,35 +462,12 @@ def rkd_unnormalised_distance() -> Finding:
                                              f"the paper's (distances over their mean, Huber) {below(normalised, 1e-12, otherwise='.1e')}")
 
 
-def rkd_potentials_004() -> Finding:
-    from ..features import rkd_angle_potentials, rkd_distance_potentials
-
-    generator = torch.Generator().manual_seed(54)
-    x = torch.randn(10, 5, generator=generator, dtype=F64)
-    rotation, _ = torch.linalg.qr(torch.randn(5, 5, generator=generator, dtype=F64))
-    moved = 3.0 * x @ rotation + torch.randn(5, generator=generator, dtype=F64)
-    distances = torch.cdist(x, x)
-    off_diagonal = ~torch.eye(10, dtype=torch.bool)
-    explicit = distances / distances[off_diagonal].mean()
-    ok_distance = torch.allclose(rkd_distance_potentials(x), explicit, atol=1e-12)
-    invariant = torch.allclose(rkd_distance_potentials(moved), rkd_distance_potentials(x), atol=1e-10) and torch.allclose(
-        rkd_angle_potentials(moved), rkd_angle_potentials(x), atol=1e-10)
-    # the angle at vertex j from the law of cosines, for one triplet
-    i, j, k = 0, 1, 2
-    a, b, c = distances[i, j], distances[k, j], distances[i, k]
-    law = ((a**2 + b**2 - c**2) / (2 * a * b)).item()
-    ok_angle = abs(rkd_angle_potentials(x)[i, j, k].item() - law) < 1e-12
-    return verified_if(ok_distance and ok_angle and invariant,
-                       "psi_D = ||x_i - x_j|| / mu_D and psi_A = cos of the angle at the vertex match explicit formulas and the law "
-                       "of cosines, and both are unchanged by scaling, rotating and translating the embedding")
-
-
 # Published GLUE macro-scores (Sanh et al., 2019, table 1): data, not results of this book.
 GLUE_BERT_BASE, GLUE_DISTILBERT = 79.5, 77.0
 
 
 def distilbert_size() -> Finding:
-    from .. import costs
+    from ... import costs
 
     bert = costs.bert_params(30522, 768, 12, 512)
     distil = costs.bert_params(30522, 768, 6, 512, type_vocab_size=0, pooler=False)
@@ -868,31 +526,6 @@ def on_policy_objective() -> Finding:
     return verified_if(not collapses,
                        f"maximising the teacher's score E_q[log p] drives the student to {fmt(score_maximiser, 3)} (the teacher's mode); "
                        f"minimising the reverse KL, which adds the student's entropy, gives {fmt(reverse_kl_minimiser, 3)} = p")
-
-
-def attention_mutual_information() -> Finding:
-    """004 Theorem 6: after successful attention distillation MI(A_S; X) ~ MI(A_T; X)."""
-    from ..features import attention_transfer_loss
-
-    # four equally likely inputs; the teacher's attention moves by 1e-6 from input to input, the
-    # student's is the same for all: a loss of order 1e-12, yet the teacher's map identifies the input
-    base = torch.softmax(torch.randn(1, 4, 4, generator=torch.Generator().manual_seed(64), dtype=F64), -1)
-    teacher = torch.stack([base + 1e-6 * x * torch.eye(4, dtype=F64) for x in range(4)])
-    student = base.expand(4, 1, 4, 4)
-    loss = attention_transfer_loss(student, teacher).item()
-
-    def mutual_information_with_input(maps):  # deterministic maps of a uniform input: I = H(map)
-        distinct = {tuple(m.flatten().tolist()) for m in maps}
-        counts = torch.tensor([sum(tuple(m.flatten().tolist()) == d for m in maps) for d in distinct], dtype=F64)
-        probabilities = counts / counts.sum()
-        return float(-(probabilities * probabilities.log()).sum())
-
-    mi_teacher, mi_student = mutual_information_with_input(teacher), mutual_information_with_input(student)
-    return false_if(
-        loss < 1e-10 and mi_teacher - mi_student > 1.0,
-        f"an attention loss of {fmt(loss, '.1e')}, yet I(A_T; X) = {fmt(mi_teacher, 4)} nats (log 4) and I(A_S; X) = {fmt(mi_student + 0.0, 4)}: "
-        "mutual information is not continuous in the maps, so a small loss says nothing about it",
-    )
 
 
 def tenfold_without_t_squared() -> Finding:
@@ -954,3 +587,4 @@ def simplex_dimension() -> Finding:
     return verified_if(all(ranks[C] == C - 1 for C in ranks),
                        f"the softmax Jacobian has rank {ranks[3]} for C = 3 and {ranks[10]} for C = 10: a soft target moves in a "
                        "(C - 1)-dimensional simplex")
+
