@@ -8,152 +8,26 @@ counterexample was found). The registry states the verdict each check is expecte
 and the test suite fails when the two part ways.
 """
 
-from .source_000 import expansion_missing_1_over_K, gradient_limit_000, soft_gradient
-from .source_001 import (
-    eq3_denominator_001,
-    eq4_zero_mean_001,
-    temperature_softmax_definition,
-)
-from .source_002 import (
-    alpha_on_hard_term_002,
-    kl_or_cross_entropy_002,
-    t_squared_balances_002,
-)
-from .source_003 import (
-    EXAMPLE1_LOGITS,
-    EXAMPLE1_STATED,
-    GLUE_BERT_BASE,
-    GLUE_DISTILBERT,
-    attention_loss_conventions,
-    break_even_problem5,
-    car_example_distribution,
-    combined_gradient,
-    covariance_matching,
-    diagonal_only_jacobian,
-    distilbert_retention,
-    distilbert_size,
-    distillation_cost_problem5,
-    example1_information_lost_at_T20,
-    example1_maximal_at_T5,
-    example1_sums,
-    example1_T1,
-    example1_T2,
-    example1_T5,
-    example1_T20,
-    example2_kl,
-    example2_scaled_gradient,
-    example3_bits,
-    example3_percent,
-    feature_loss_definition,
-    first_order_expansion_003,
-    high_temperature_gradient_003,
-    high_temperature_loss_limit,
-    high_temperature_uniform,
-    importance_weights_problem4,
-    label_smoothing_identity,
-    on_policy_objective,
-    only_term_problem1,
-    per_position_average,
-    practice_problem2_total,
-    projection_flops_problem3,
-    projection_memory_problem3,
-    quality_adjusted_break_even,
-    rkd_unnormalised_distance,
-    sampled_kl_needs_the_normaliser,
-    scaled_soft_gradient,
-    sign_of_update,
-    simplex_dimension,
-    tenfold_without_t_squared,
-    top_k_bucket_underestimates,
-    top_k_cost_fractions,
-    wider_student_params_problem3,
-    zero_temperature_argmax,
-    zero_temperature_reduction,
-)
-from .source_004 import (
-    attention_mutual_information,
-    dark_knowledge_mutual_information,
-    distillation_generalization_bound,
-    entropy_increases,
-    gradient_magnitude_preservation,
-    least_squares_closed_form,
-    optimal_temperature_formula,
-    progressive_bound_vacuous,
-    progressive_optimal_steps,
-    rkd_potentials_004,
-    self_distillation_monotone,
-    softmax_jacobian,
-)
+from types import ModuleType
 
-__all__ = [
-    "soft_gradient",
-    "expansion_missing_1_over_K",
-    "gradient_limit_000",
-    "temperature_softmax_definition",
-    "eq3_denominator_001",
-    "eq4_zero_mean_001",
-    "alpha_on_hard_term_002",
-    "kl_or_cross_entropy_002",
-    "t_squared_balances_002",
-    "diagonal_only_jacobian",
-    "high_temperature_uniform",
-    "zero_temperature_argmax",
-    "scaled_soft_gradient",
-    "combined_gradient",
-    "example2_scaled_gradient",
-    "sign_of_update",
-    "practice_problem2_total",
-    "first_order_expansion_003",
-    "high_temperature_gradient_003",
-    "high_temperature_loss_limit",
-    "covariance_matching",
-    "zero_temperature_reduction",
-    "EXAMPLE1_LOGITS",
-    "EXAMPLE1_STATED",
-    "example1_T1",
-    "example1_T2",
-    "example1_T5",
-    "example1_T20",
-    "example2_kl",
-    "example3_bits",
-    "example3_percent",
-    "label_smoothing_identity",
-    "projection_flops_problem3",
-    "wider_student_params_problem3",
-    "projection_memory_problem3",
-    "top_k_cost_fractions",
-    "top_k_bucket_underestimates",
-    "only_term_problem1",
-    "importance_weights_problem4",
-    "sampled_kl_needs_the_normaliser",
-    "distillation_cost_problem5",
-    "break_even_problem5",
-    "quality_adjusted_break_even",
-    "feature_loss_definition",
-    "attention_loss_conventions",
-    "rkd_unnormalised_distance",
-    "GLUE_BERT_BASE",
-    "GLUE_DISTILBERT",
-    "distilbert_size",
-    "distilbert_retention",
-    "car_example_distribution",
-    "per_position_average",
-    "on_policy_objective",
-    "tenfold_without_t_squared",
-    "example1_sums",
-    "example1_maximal_at_T5",
-    "example1_information_lost_at_T20",
-    "simplex_dimension",
-    "softmax_jacobian",
-    "entropy_increases",
-    "gradient_magnitude_preservation",
-    "dark_knowledge_mutual_information",
-    "distillation_generalization_bound",
-    "progressive_bound_vacuous",
-    "progressive_optimal_steps",
-    "self_distillation_monotone",
-    "optimal_temperature_formula",
-    "least_squares_closed_form",
-    "rkd_potentials_004",
-    "attention_mutual_information",
-]
+from . import source_000, source_001, source_002, source_003, source_003_exercises, source_004
+
+SOURCE_MODULES: tuple[ModuleType, ...] = (source_000, source_001, source_002, source_003, source_003_exercises, source_004)
+
+
+def _exported(module: ModuleType) -> dict:
+    """The checks a source's module defines (its public functions), and its public constants."""
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and ((callable(value) and getattr(value, "__module__", None) == module.__name__) or name.isupper())
+    }
+
+
+# ``checks.<name>`` for every check, whichever note's module defines it (the registry cites them so).
+for _module in SOURCE_MODULES:
+    _clash = {name for name, value in _exported(_module).items() if name in globals() and globals()[name] is not value}
+    if _clash:
+        raise ImportError(f"{_module.__name__} redefines {sorted(_clash)}")
+    globals().update(_exported(_module))
