@@ -588,3 +588,245 @@ def simplex_dimension() -> Finding:
                        f"the softmax Jacobian has rank {ranks[3]} for C = 3 and {ranks[10]} for C = 10: a soft target moves in a "
                        "(C - 1)-dimensional simplex")
 
+
+
+# --------------------------------------------------------------------------- found by the coverage map (lines 1-136)
+
+
+def softer_above_one_003() -> Finding:
+    """003 §1.2: T > 1 gives a 'softer' distribution, flattening the mass and giving more weight to incorrect classes."""
+    from ...softmax import entropy_t
+
+    z = _random_logits((32, 10), seed=80)
+    temperatures = torch.linspace(1.0, 50.0, 197, dtype=F64)
+    entropy = torch.stack([entropy_t(z, float(T)) for T in temperatures])
+    wrong_mass = torch.stack([1 - softmax_t(z, float(T)).max(-1).values for T in temperatures])
+    rising = bool((entropy[1:] >= entropy[:-1]).all() and (wrong_mass[1:] >= wrong_mass[:-1]).all())
+    # one wrong class on its own can lose weight: the runner-up of a close pair
+    pair = torch.tensor([5.0, 4.9, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], dtype=F64)
+    runner_up = (softmax_t(pair, 1.0)[1].item(), softmax_t(pair, 10.0)[1].item())
+    return verified_if(
+        rising,
+        f"on 32 random logit vectors of 10 classes, from T = 1 to T = 50 the entropy rises (mean {fmt(entropy[0].mean().item(), 2)} "
+        f"to {fmt(entropy[-1].mean().item(), 2)} nats) and so does the mass on the incorrect classes (mean {fmt(wrong_mass[0].mean().item(), 2)} "
+        f"to {fmt(wrong_mass[-1].mean().item(), 2)}), at every step; the incorrect classes gain together, not each one: the runner-up "
+        f"of logits (5, 4.9, 0, ..., 0) falls from {fmt(runner_up[0], 3)} at T = 1 to {fmt(runner_up[1], 3)} at T = 10",
+    )
+
+
+def t_squared_scale_003() -> Finding:
+    """003 §1.4: the T^2 factor makes the gradient's scale invariant to temperature, 'at all T'."""
+    z_s, z_t = _random_logits((256, 10), seed=81), _random_logits((256, 10), seed=82)
+    temperatures = (0.1, 1.0, 10.0, 100.0, 1000.0)
+    size = {T: (T * (softmax_t(z_s, T) - softmax_t(z_t, T))).norm(dim=-1).mean().item() for T in temperatures}
+    spread = max(size.values()) / min(size.values())
+    settles = abs(size[1000.0] / size[100.0] - 1) < 0.01
+    shown = ", ".join(f"{fmt(size[T], 3)} at T = {fmt(T, 'g')}" for T in temperatures)
+    return verified_if(
+        spread < 1.1,
+        f"mean size of the scaled soft gradient T(q - p) on 256 random logit pairs: {shown}; "
+        f"it settles as T grows ({'within 1%' if settles else 'not within 1%'} from T = 100 to 1000) but changes "
+        f"{fmt(spread, 0)}-fold over the range, vanishing like T as T -> 0",
+    )
+
+
+def match_at_one_003() -> Finding:
+    """003 §1.5: at T = 1, alpha = 1 the gradient is p_s - p_t and the student learns to match the teacher exactly."""
+    z_s, z_t = _random_logits((8, 6), seed=83), _random_logits((8, 6), seed=84)
+    gap = (_autograd_soft_gradient(z_s, z_t, 1.0) - (softmax_t(z_s, 1.0) - softmax_t(z_t, 1.0))).abs().max().item()
+    z = z_s.clone()
+    for _ in range(5000):  # gradient descent on free student logits
+        z = z - 2.0 * (softmax_t(z, 1.0) - softmax_t(z_t, 1.0))
+    mismatch = (softmax_t(z, 1.0) - softmax_t(z_t, 1.0)).abs().max().item()
+    return verified_if(
+        gap < 1e-12 and mismatch < 1e-3,
+        f"autograd of KL(p_t || p_s) at T = 1 is p_s - p_t (largest difference {below(gap, 1e-12, otherwise='.1e')}); "
+        f"it is zero only where p_s = p_t, and descent on free student logits reaches p_s = p_t "
+        f"(largest gap {below(mismatch, 1e-3, otherwise='.1e')} after 5,000 steps): a student that can represent p_t matches it exactly",
+    )
+
+
+def logit_loss_sees_only_logits_003() -> Finding:
+    """003 §3.1: logit-based distillation is architecture-agnostic and ignores intermediate representations."""
+    from ...features import feature_matching_loss
+
+    generator = torch.Generator().manual_seed(85)
+    x = torch.randn(32, 20, generator=generator, dtype=F64)
+    teacher_in = torch.randn(64, 20, generator=generator, dtype=F64) / 4
+    teacher_out = torch.randn(10, 64, generator=generator, dtype=F64) / 8
+    student_in = torch.randn(8, 20, generator=generator, dtype=F64) / 4
+    student_out = torch.randn(10, 8, generator=generator, dtype=F64) / 3
+    teacher_hidden = torch.relu(x @ teacher_in.T)
+    z_t = teacher_hidden @ teacher_out.T
+    hidden = torch.relu(x @ student_in.T)
+    # permute and rescale the student's hidden units (positive scales commute with ReLU): new features, same logits
+    order = torch.randperm(8, generator=generator)
+    scale = 0.5 + 3 * torch.rand(8, generator=generator, dtype=F64)
+    hidden_b = torch.relu(x @ (scale[:, None] * student_in)[order].T)
+    logits_a, logits_b = hidden @ student_out.T, hidden_b @ (student_out / scale[None, :])[:, order].T
+    y = torch.arange(32) % 10
+    kd_a = kd_loss(logits_a, z_t, y, T=4.0, alpha=0.5).item()
+    kd_b = kd_loss(logits_b, z_t, y, T=4.0, alpha=0.5).item()
+    moved = ((hidden_b - hidden).norm() / hidden.norm()).item()
+    projection = torch.randn(64, 8, generator=generator, dtype=F64) / 3
+    feature_a = feature_matching_loss(hidden, teacher_hidden, projection).item()
+    feature_b = feature_matching_loss(hidden_b, teacher_hidden, projection).item()
+    same = abs(kd_a - kd_b) < 1e-12 and abs(feature_a - feature_b) > 1.0
+    return verified_if(
+        same,
+        f"a teacher with 64 hidden units and a student with 8: the distillation loss needs no projection, only the same 10 outputs "
+        f"(for language models, the same vocabulary); permuting and rescaling the student's hidden units moves its features by "
+        f"{fmt(100 * moved, 0)}% but leaves its logits and the loss unchanged (difference {below(abs(kd_a - kd_b), 1e-12, otherwise='.1e')}), "
+        f"while a feature loss through a fixed projection goes from {fmt(feature_a, 1)} to {fmt(feature_b, 1)}; 'simple' is not measured",
+    )
+
+
+def _note_angle_loss(student, teacher):
+    """003 §3.3's angle loss: squared differences of the angles (not their cosines) over distinct triplets."""
+    from ...features import rkd_angle_potentials
+
+    n = student.shape[0]
+    index = torch.arange(n)
+    distinct = ((index[:, None, None] != index[None, :, None]) & (index[None, :, None] != index[None, None, :])
+                & (index[:, None, None] != index[None, None, :]))
+    angles = [torch.arccos(rkd_angle_potentials(x).clamp(-1.0, 1.0)) for x in (student, teacher)]
+    return ((angles[1] - angles[0]) ** 2)[distinct].sum().item()
+
+
+def _embedded(teacher, generator, scale):
+    """The teacher's rows rotated, scaled, translated and placed in 4 more dimensions."""
+    width = teacher.shape[1] + 4
+    rotation, _ = torch.linalg.qr(torch.randn(width, width, generator=generator, dtype=F64))
+    shift = torch.randn(width, generator=generator, dtype=F64)
+    padded = torch.cat([teacher, torch.zeros(teacher.shape[0], 4, dtype=F64)], 1)
+    return scale * padded @ rotation.T + shift
+
+
+def rkd_angle_003() -> Finding:
+    """003 §3.3: L_angle = sum over triplets of (psi_A(t) - psi_A(s))^2, psi_A the angle formed by three points."""
+    from ...features import rkd_angle_loss
+
+    generator = torch.Generator().manual_seed(86)
+    teacher = torch.randn(10, 8, generator=generator, dtype=F64)
+    similar = _embedded(teacher, generator, 3.0)
+    perturbed = similar + 0.3 * torch.randn(similar.shape, generator=generator, dtype=F64)
+    note_similar, park_similar = _note_angle_loss(similar, teacher), rkd_angle_loss(similar, teacher).item()
+    note_perturbed, park_perturbed = _note_angle_loss(perturbed, teacher), rkd_angle_loss(perturbed, teacher).item()
+    same_zeros = max(note_similar, park_similar) < 1e-20 and min(note_perturbed, park_perturbed) > 1e-4
+    return verified_if(
+        same_zeros,
+        f"for a student that is the teacher rotated, scaled by 3, translated and set in 12 dimensions (the teacher has 8), the note's "
+        f"squared angle differences and Park et al.'s Huber loss of the cosines are both 0 ({below(max(note_similar, park_similar), 1e-20, otherwise='.1e')}); "
+        f"for a perturbed student both are positive ({fmt(note_perturbed, 2)} and {fmt(park_perturbed, '.1e')}): the cosine is one-to-one "
+        "on [0, pi], so the two losses have the same zeros; they differ in scale and shape (Park et al. average over triplets, with the Huber loss)",
+    )
+
+
+def rkd_relative_structure_003() -> Finding:
+    """003 §3.3: with RKD the student need not reproduce the teacher's exact features, only their relative structure."""
+    generator = torch.Generator().manual_seed(88)
+    teacher = torch.randn(10, 8, generator=generator, dtype=F64)
+    student = _embedded(teacher, generator, 1.0)
+    distance = ((torch.cdist(teacher, teacher) - torch.cdist(student, student)) ** 2).sum().item()
+    angle = _note_angle_loss(student, teacher)
+    rescaled = _embedded(teacher, generator, 2.0)
+    rescaled_distance = ((torch.cdist(teacher, teacher) - torch.cdist(rescaled, rescaled)) ** 2).sum().item()
+    return verified_if(
+        max(distance, angle) < 1e-20 and _note_angle_loss(rescaled, teacher) < 1e-20,
+        f"a student whose embeddings are the teacher's rotated, translated and set in 12 dimensions (the teacher's have 8) has the note's "
+        f"distance and angle losses both at 0 ({below(max(distance, angle), 1e-20, otherwise='.1e')}), though its features live in another "
+        f"space; rescaled by 2 it keeps the angle loss at 0, but the note's distance loss, without Park et al.'s normaliser, "
+        f"becomes {fmt(rescaled_distance, 0)} (003-rkd)",
+    )
+
+
+# Layer maps of the published students (Sanh et al., 2019; Jiao et al., 2020), teacher layers counted from 1;
+# chapter 7 asserts them too.
+_TEACHER_LAYERS_MATCHED = {
+    "TinyBERT (4 layers)": (4, 12, tuple(3 * m for m in range(1, 5))),  # g(m) = 3m, hidden states of every student layer
+    "DistilBERT": (6, 12, (12,)),  # a cosine loss on the final hidden states only
+}
+
+
+def hidden_state_layer_maps_003() -> Finding:
+    """003 §3.5: TinyBERT and DistilBERT match hidden states, half depth, every other teacher layer mapped."""
+    as_stated = True
+    shown = []
+    for name, (student_layers, teacher_layers, matched) in _TEACHER_LAYERS_MATCHED.items():
+        every_other = tuple(2 * m for m in range(1, student_layers + 1))
+        as_stated &= teacher_layers == 2 * student_layers and matched == every_other
+        shown.append(f"{name}: {student_layers} of {teacher_layers} layers, teacher layers {matched} matched, "
+                     f"against the note's every other {every_other}")
+    return verified_if(as_stated, "; ".join(shown) + ". DistilBERT uses one teacher layer in two only to initialise its student")
+
+
+def distil_recipe_003() -> Finding:
+    """003 §5.3: DistilGPT-2 / DistilBERT style: half the layers, initialised from every other layer, KL + cosine + hard loss."""
+    depth = {"DistilBERT": (6, 12), "DistilGPT-2": (6, 12)}  # Sanh et al. (2019); the DistilGPT-2 model card
+    halves = all(student == teacher / 2 for student, teacher in depth.values())
+    # DistilBERT's soft loss is the cross-entropy to the teacher's soft targets: the KL plus the teacher's entropy
+    z_s, z_t = _random_logits((16, 12), seed=89), _random_logits((16, 12), seed=90)
+    student = z_s.clone().requires_grad_(True)
+    (ce_gradient,) = torch.autograd.grad(soft_cross_entropy(student, z_t, T=2.0, reduction="sum"), student)
+    gap = (ce_gradient - _autograd_soft_gradient(z_s, z_t, 2.0)).abs().max().item()
+    return verified_if(
+        halves and gap < 1e-12,
+        "DistilBERT has 6 of BERT-base's 12 layers, initialised from one teacher layer in two (the released script takes 1, 3, 5, 8, "
+        "10, 12), and DistilGPT-2 6 of GPT-2's 12; DistilBERT trains with the cross-entropy to soft targets, masked-LM and a cosine "
+        f"loss; the soft cross-entropy has the KL's gradient (largest difference {below(gap, 1e-12, otherwise='.1e')})",
+    )
+
+
+def _gpt2_params(n_layers: int, vocab_size: int = 50257, max_positions: int = 1024, d_model: int = 768) -> int:
+    """GPT-2: token and position embeddings, n layers with biases and two layer norms, a final layer norm; the head is tied."""
+    from ... import costs
+
+    layer = costs.transformer_layer_params(d_model, bias=True, layer_norm=True)["total"]
+    return (vocab_size + max_positions) * d_model + n_layers * layer + 2 * d_model
+
+
+def distilgpt2_size_003() -> Finding:
+    """003 §5.3: DistilGPT-2 / DistilBERT style gives a 40% parameter reduction."""
+    gpt2, distil = _gpt2_params(12), _gpt2_params(6)
+    reduction = 100 * (1 - distil / gpt2)
+    return verified_if(
+        agrees_to_shown_digits(40, reduction, 0),
+        f"GPT-2 {gpt2:,} parameters, DistilGPT-2 (6 layers) {distil:,}: {fmt(reduction, 1)}% fewer, not 40% (DistilBERT's figure)",
+    )
+
+
+# Vocabulary sizes of released language models (their configuration files).
+_VOCABULARY_SIZES = {"Llama 2": 32_000, "GPT-2": 50_257, "Llama 3": 128_256, "Gemma": 256_000}
+
+
+def vocabulary_sizes_003() -> Finding:
+    """003 §5.1: for LLMs, K = |V| is about 32K-256K tokens."""
+    sizes = _VOCABULARY_SIZES.values()
+    within = all(31_500 <= size <= 262_144 for size in sizes)
+    ends = agrees_to_shown_digits(32, min(sizes) / 1000, 0) and agrees_to_shown_digits(256, max(sizes) / 1000, 0)
+    shown = ", ".join(f"{name} {size:,}" for name, size in _VOCABULARY_SIZES.items())
+    return verified_if(within and ends, f"{shown}: the range 32K-256K, ends included")
+
+
+def on_policy_prefixes_003() -> Finding:
+    """003 §5.3: on-policy distillation costs student rollouts but trains on the student's own distribution."""
+    generator = torch.Generator().manual_seed(87)
+    tokens, length, rollouts = 4, 8, 20_000
+    teacher = torch.softmax(2 * torch.randn(tokens, tokens, generator=generator, dtype=F64), -1)  # bigram models
+    student = torch.softmax(2 * torch.randn(tokens, tokens, generator=generator, dtype=F64), -1)
+    start = torch.full((tokens,), 1 / tokens, dtype=F64)
+    teacher_marginal, student_marginal = start.clone(), start.clone()
+    for _ in range(length):
+        teacher_marginal, student_marginal = teacher_marginal @ teacher, student_marginal @ student
+    off_policy_gap = 0.5 * (teacher_marginal - student_marginal).abs().sum().item()
+    state = torch.multinomial(start, rollouts, replacement=True, generator=generator)
+    for _ in range(length):  # the rollouts: one sequential student step per token
+        state = torch.multinomial(student[state], 1, generator=generator).squeeze(-1)
+    sampled = torch.bincount(state, minlength=tokens).to(F64) / rollouts
+    on_policy_gap = 0.5 * (sampled - student_marginal).abs().sum().item()
+    return verified_if(
+        off_policy_gap > 0.1 and on_policy_gap < 0.01,
+        f"two bigram models over 4 tokens: at step {length} the prefixes of the teacher's text, on which off-policy distillation "
+        f"trains, are at total variation {fmt(off_policy_gap, 2)} from the student's own; {rollouts:,} student rollouts, {length} "
+        f"sequential student steps each (the extra cost), reproduce the student's distribution (distance {below(on_policy_gap, 0.01, otherwise='.3f')})",
+    )

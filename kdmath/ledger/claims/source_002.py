@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import checks
 from .._claim import Claim
-from .._finding import CORRECTED, VERIFIED
+from .._finding import CORRECTED, EMPIRICAL, UNVERIFIABLE, VACUOUS, VERIFIED
 
 C = Claim  # the table reads better with a short name
 
@@ -19,4 +19,26 @@ CLAIMS: tuple[Claim, ...] = (
       r"the $T^2$ term ensures that the gradient magnitudes are balanced",
       CORRECTED, "ref:ch8-t-squared", checks.t_squared_balances_002,
       correction=r"The $T^2$ factor keeps the soft gradient of order 1 as $T$ grows (it would fall like $1/T^2$); it does not make it equal to the hard gradient, whose size it does not depend on."),
+    C("002-goal", "002", "Definition",
+      "distillation compresses the teacher's knowledge into the student, making it faster and lighter while retaining high performance",
+      UNVERIFIABLE, "ref:ch10-results",
+      note="'High performance' has no measure or threshold, and no task, model or size is named. Chapter 10 measures one case: on MNIST, how much of the gap between an 800-800 student trained on labels and its 1200-1200 teacher distillation closes."),
+    C("002-compression", "002", "Why use knowledge distillation, reasons 1 and 2",
+      "model compression (reduced size and inference time) and deployment efficiency (resource-constrained devices such as mobile and embedded ones)",
+      VACUOUS, "prf:ch10-ex-costs", checks.compression_by_construction_002,
+      note="True, but of any small network: the size and the inference cost are those of the student's architecture, fixed before training, so a network of the same widths trained on the labels alone is exactly as small and as fast. What distillation adds is the accuracy reached at that size (reason 3, 002-generalization)."),
+    C("002-generalization", "002", "Why use knowledge distillation, reason 3",
+      "a student can sometimes generalize better than a small model trained directly on the data",
+      EMPIRICAL, "ref:ch10-claims",
+      note="A prediction about trained networks: 'sometimes' asks for one setting in which the distilled student makes fewer test errors than the same network trained on the labels, by more than the noise. Chapter 10's hinton_mnist (800-800 students on all 60,000 MNIST images) and scratch_vs_distill (300-300 students on 10,000 images, several seeds) experiments are such tests; the rule that kdmath.ledger.empirical applies to 003's example 3 on the second is not yet applied to this claim."),
+    C("002-use-both", "002", "How it works, step 3",
+      "train the student with both the teacher's soft targets and the data's hard labels, in a combined loss",
+      EMPIRICAL, "ref:ch10-results",
+      note="A recommendation that only training decides: it is better than either term alone if some weight strictly between the two ends gives fewer test errors than the labels alone and than the soft targets alone, by more than the noise. Chapter 10's alpha_sweep experiment (300-300 students at $T = 3$, the weight from 0 to 1) is that test on MNIST; no rule of kdmath.ledger.empirical reads this claim off its record yet."),
+    C("002-T-softens", "002", "Step 1",
+      r"$T$ is a scalar $> 1$ used to soften the logits: $\mathrm{Softmax}(z/T)$ is softer than $\mathrm{Softmax}(z)$",
+      VERIFIED, "prf:ch1-thm-entropy", checks.temperature_softens_002),
+    C("002-kd-measures", "002", "Step 2, distillation loss",
+      r"$L_{\mathrm{KD}}$ measures how well the student mimics the teacher",
+      VERIFIED, "eq:kl-divergence", checks.kd_loss_measures_mimicry_002),
 )

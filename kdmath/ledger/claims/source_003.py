@@ -173,4 +173,113 @@ CLAIMS: tuple[Claim, ...] = (
     C("003-pp5-quality", "003", "practice problem 5", r"quality-adjusted break-even = \$11,000 / (\$9.50/1M − value loss per token)",
       CORRECTED, "ref:ch6-problem-5", checks.quality_adjusted_break_even,
       correction="Only when the value loss is below the saving; otherwise distillation never pays for itself (the formula turns negative)."),
+    # Found by the coverage map of lines 1-136 (objectives, sections 1-5, pitfalls).
+    C("003-dark-knowledge", "003", "§1.1, §2.2, §4.1 and §4.2",
+      r"$p_t = \mathrm{softmax}(z_t)$ contains more information than the one-hot label $y$: the relative probabilities of the "
+      "incorrect classes encode the teacher's learned similarity structure ('dark knowledge'), a richer training signal",
+      UNVERIFIABLE, "ref:ch5-information",
+      note=r"The note defines neither the information nor the similarity structure. Counted as entropy, or as real numbers per "
+           r"example (up to $C - 1$, 003-ex3-simplex), $p_t$ carries more than a one-hot label; counted as information about the "
+           r"true class it carries no more than the label, since the teacher's output is a function of the input: "
+           r"$I(p_t; Y) \le H(Y)$. Whether the wrong classes' probabilities follow class similarity depends on a teacher the note "
+           "does not name."),
+    C("003-temperature-reveals", "003", "§1.2 and pitfall 2",
+      r"temperature controls how much dark knowledge is revealed: $T > 1$ reveals the teacher's relative preferences among "
+      r"wrong answers, and a low $T$ loses the inter-class similarity information",
+      UNVERIFIABLE, "ref:ch5-example-1",
+      note=r"How much is 'revealed' has no measure in the note. Read as the entropy, or as the mass on the wrong classes, it rises "
+           r"with $T$ (003-softer); read as information about the teacher's preferences, it does not change: "
+           r"$p_i/p_j = e^{(z_i - z_j)/T}$ gives the same order, and with $T$ the same logit differences, at every $T > 0$ "
+           r"(003-ex1-T20-lost). What $T$ changes is how much the wrong classes weigh in the loss and its gradient."),
+    C("003-confident-teacher", "003", "§1.2 and §2.1",
+      r"at $T = 1$ the teacher is confident: its incorrect-class probabilities are near zero, and its soft targets close to hard targets",
+      EMPIRICAL, "ref:ch1-limits",
+      note=r"A property of the trained teacher, not of the temperature: the softmax at $T = 1$ is near one-hot only when the "
+           "teacher's logit gaps are large, which depends on its training (label smoothing, for one, keeps them small). The note's "
+           r"own car example (§1.1) puts 0.2 on 'truck' at $T = 1$. It would be measured by a trained teacher's mean top probability "
+           "on held-out inputs; not tested: chapter 10 records its teacher's errors, not its confidence."),
+    C("003-softer", "003", "§1.2",
+      r"$T > 1$ gives a 'softer' distribution: it flattens the probability mass, giving more weight to incorrect classes",
+      VERIFIED, "prf:ch1-thm-entropy", checks.softer_above_one_003),
+    C("003-t-squared-all-T", "003", "§1.4",
+      r"the $T^2$ factor makes the gradient scale invariant to temperature, ensuring the soft-target loss remains meaningful at all $T$",
+      CORRECTED, "ref:ch8-t-squared", checks.t_squared_scale_003,
+      correction=r"With $T^2$ the soft gradient $T(q - p)$ tends to a limit independent of $T$ as $T \to \infty$; at moderate $T$ "
+                 r"its size still changes, and as $T \to 0$ it vanishes like $T$."),
+    C("003-T1-match", "003", "§1.5",
+      r"at $T = 1$ and $\alpha = 1$: $\partial L/\partial z_{s,i} = p_s(i) - p_t(i)$, and the student learns to exactly match "
+      "the teacher's output distribution",
+      VERIFIED, "prf:ch2-thm-combined", checks.match_at_one_003),
+    C("003-same-boundaries", "003", "§2.1", r"at $T \approx 1$ the student learns the same decision boundaries as the teacher",
+      EMPIRICAL, "doc:book/claims",
+      note="A prediction about trained students, measurable as a student's top-1 agreement with its teacher on held-out inputs, "
+           "compared across temperatures. Not tested: chapter 10 records the students' test errors, not their agreement with the "
+           "teacher."),
+    C("003-logit-agnostic", "003", "§3.1",
+      "logit-based distillation: simple and architecture-agnostic, but it ignores intermediate representations",
+      VERIFIED, "ref:ch7-projection", checks.logit_loss_sees_only_logits_003),
+    C("003-feature-why", "003", "§3.2",
+      "intermediate features encode compositional knowledge; a small student may lack the capacity to learn the right "
+      "intermediate representations from output supervision alone; feature distillation provides 'hints' about how to "
+      "decompose the problem",
+      UNVERIFIABLE, "ref:ch7-fitnet",
+      note="'Compositional knowledge', 'the right representations' and 'how to decompose the problem' have no measure in the "
+           "note, and 'may not' cannot be refuted. The testable consequence, that adding the feature loss improves a small "
+           "student over output-only distillation, is pitfall 3 (003-pitfall-layers), which is not tested."),
+    C("003-rkd-angle", "003", "§3.3 (RKD)",
+      r"$L_{\mathrm{angle}} = \sum_{i\ne j\ne k}(\psi_A(t_i, t_j, t_k) - \psi_A(s_i, s_j, s_k))^2$ with $\psi_A$ the angle "
+      "formed by three points",
+      VERIFIED, "ref:ch7-rkd", checks.rkd_angle_003),
+    C("003-rkd-relative", "003", "§3.3",
+      "with relational distillation the student need not reproduce the teacher's exact features, only their relative structure",
+      VERIFIED, "ref:ch7-rkd", checks.rkd_relative_structure_003),
+    C("003-rkd-forgiving", "003", "§3.3",
+      "relation-based distillation is more forgiving of capacity differences, and can transfer knowledge even when the student "
+      "cannot fully replicate the teacher's representation",
+      EMPIRICAL, "ref:ch7-rkd",
+      note="A prediction about trained students: that a relational loss helps a student too small to reproduce the teacher's "
+           "features more than feature matching does. Not tested: the book trains no student with a relational or a feature loss."),
+    C("003-hidden-state", "003", "§3.5",
+      r"hidden-state distillation (TinyBERT, DistilBERT): $L_{\mathrm{hidden}} = \sum_l \lVert h_t^{l_t(l)} - W_l h_s^{l_s(l)}\rVert^2$; "
+      "the student is often half the teacher's depth, with every other teacher layer mapped to it",
+      CORRECTED, "ref:ch7-hidden-states", checks.hidden_state_layer_maps_003,
+      correction=r"TinyBERT matches hidden states layer by layer through a learned $W_h$, its 4-layer student learning from every "
+                 "third teacher layer; DistilBERT matches no intermediate layer: it takes one teacher layer in two to initialise "
+                 "its 6 layers, and aligns only the final hidden states, with a cosine loss."),
+    C("003-distil-recipe", "003", "§5.3",
+      "DistilGPT-2 / DistilBERT style: the student has half the teacher's layers, initialised from every other teacher layer, "
+      "and is trained with KL + cosine embedding loss + hard-label loss",
+      VERIFIED, "ref:ch7-hidden-states", checks.distil_recipe_003),
+    C("003-distilgpt2-size", "003", "§5.3 (DistilGPT-2)", "DistilGPT-2 / DistilBERT style: 40% parameter reduction",
+      CORRECTED, "ref:ch7-hidden-states", checks.distilgpt2_size_003,
+      correction="DistilGPT-2 (6 layers) has 81.9M parameters against GPT-2's 124.4M (12 layers): 34% fewer. The 40% is "
+                 "DistilBERT's (003-distilbert-size)."),
+    C("003-vocab-size", "003", "§5.1", r"for LLMs, $K = |V| \approx$ 32K–256K tokens",
+      VERIFIED, "ref:ch6-problem-4", checks.vocabulary_sizes_003),
+    C("003-teacher-flops", "003", "§5.1",
+      "running a gigantic teacher on the full training set is expensive: a forward pass only, but still billions of FLOPs per example",
+      UNVERIFIABLE, "ref:ch6-problem-3",
+      note=r"No teacher size or example length is given. At about $2N$ FLOPs per token for $N$ parameters, 'billions' holds per "
+           "token for any teacher above half a billion parameters; per example it can be far more: a 7B-parameter teacher on a "
+           "512-token example needs about 7 trillion."),
+    C("003-sequence-level", "003", "§5.3",
+      "sequence-level distillation (training the student on the teacher's completions as supervised data) is simpler than "
+      "step-by-step KL, but requires running the teacher for full generations",
+      UNVERIFIABLE, "ref:ch8-on-policy",
+      note="'Simpler' has no measure. What holds: it needs only the teacher's generated tokens, not its distributions (a teacher "
+           "that returns text will do), and stores one token per position instead of a distribution over the vocabulary; the "
+           "generations are sequential, where word-level KL needs one teacher pass over given text. Its targets are the teacher's "
+           "tokens, that is hard labels, which pitfall 1 warns against."),
+    C("003-on-policy-tradeoff", "003", "§5.3",
+      "on-policy distillation is more expensive (it requires student rollouts) but matches the student's actual distribution",
+      VERIFIED, "ref:ch8-on-policy", checks.on_policy_prefixes_003),
+    C("003-pitfall-hard-labels", "003", "pitfall 1",
+      "using the teacher's argmax (hard labels) instead of its distribution is a pitfall: it throws away the dark knowledge, "
+      "such as that token A has 40% and token B 35%",
+      EMPIRICAL, "ref:ch4-reduction",
+      note="That the argmax discards the other probabilities is plain: teachers with the same argmax give the student the same "
+           "target. That this makes a worse student is a prediction about training language models. Not tested: it needs a "
+           "trained language model, and the book's language-model chapters are an open issue; chapter 10's MNIST experiments "
+           "have no arm trained on the teacher's argmax. Sequence-level distillation, which §5.3 recommends, trains on exactly "
+           "such hard tokens."),
 )

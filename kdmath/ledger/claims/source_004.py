@@ -68,4 +68,96 @@ CLAIMS: tuple[Claim, ...] = (
       "T = 2–4 for a confident teacher, 4–8 for an uncertain one, 8–20 for noisy labels",
       EMPIRICAL, "ref:ch10-claims",
       note=TESTED_IN_CH10 + "MNIST with a well-trained teacher is the 'confident teacher' row; the other rows are not tested."),
+
+    # --- added with the coverage map of note 004 (kdmath/ledger/coverage/source_004.py) ---
+    C("004-rigorous", "004", "overview",
+      "This module provides rigorous mathematical foundations and proofs.",
+      FALSE, "doc:notebooks/09_theorems", checks.rigorous_proofs_004,
+      correction="Six of its nine theorems are false (2, 4, 6, the optimum of 7, 8, 9), one is vacuous (3), one cites a "
+                 "proof that does not exist (5), and the one true theorem (1) has a proof that restates it; chapter 9 "
+                 "checks each."),
+    C("004-thm1-proof", "004", "Theorem 1, proof",
+      r"As $T$ increases, $\sigma_T(z)$ becomes more uniform, and entropy increases toward $\log K$",
+      VERIFIED, "prf:ch1-thm-entropy", checks.entropy_toward_log_k_004,
+      note="True, but it restates Theorem 1 instead of proving it; chapter 1 proves it from the derivative of the entropy in T."),
+    C("004-jacobian-scaling", "004", "§2, after the gradient property",
+      r"The factor $1/T$ means gradients are scaled by temperature.",
+      CORRECTED, "prf:ch1-thm-jacobian", checks.jacobian_temperature_scaling_004,
+      correction=r"The Jacobian at $z$ is $\frac1T$ times the standard softmax's Jacobian at $z/T$, not at $z$: the "
+                 r"probabilities change with $T$ too, so the soft gradient $\frac1T(q - p)$ is of order $1/T^2$ at high "
+                 r"temperature, not $1/T$ (chapter 2)."),
+    C("004-t2-magnitude", "004", "Theorem 2",
+      r"The $T^2$ factor ensures gradient magnitudes are preserved",
+      CORRECTED, "prf:ch2-thm-order", checks.t_squared_magnitude_004,
+      correction=r"Only to leading order as $T \to \infty$: $T(\sigma_T(z_S) - \sigma_T(z_T))$ tends to "
+                 r"$\frac1K\big((z_S - \bar z_S) - (z_T - \bar z_T)\big)$, so the scaled gradient is of order 1 instead "
+                 r"of $1/T^2$; at moderate temperatures its size still changes with $T$."),
+    C("004-ce-gradient", "004", "Theorem 2, proof",
+      r"$\partial \mathcal L_{CE}/\partial z_{S,i} = \sigma_1(z_S)_i - y_i$",
+      VERIFIED, "prf:ch2-thm-combined", checks.ce_gradient_004),
+    C("004-dark-knowledge", "004", "Theorem 3, statement in words and proof sketch",
+      r"Soft labels carry information about the input beyond the label, $I(X; p_T \mid Y) > 0$ (which classes are "
+      "similar, confidence levels, input-dependent information), which hard labels lose",
+      EMPIRICAL, "ref:ch9-thm-3",
+      note=r"A property of a trained teacher, not of the displayed $I(X; p_T \mid Y) \ge 0$, which holds for any "
+           "teacher (004-thm3): the strict inequality holds exactly when the teacher's soft outputs vary among inputs "
+           "of one class, and 'which classes are similar' when its second choices follow class similarity. Chapter 10's "
+           "omitted-class experiment bears on it (a student that never sees a 3 learns 3s from the soft targets), but no "
+           "rule of the ledger assesses this claim."),
+    C("004-thm5-width", "004", "Theorem 5, note",
+      "Width grows exponentially with depth, so practical distillation uses deeper students.",
+      CORRECTED, "ref:ch9-thm-5", checks.sawtooth_width_004,
+      correction=r"An upper bound $O(w^L)$ shows no growth. What holds is a lower bound for some teachers: the tent map "
+                 r"composed $L$ times (width 2, depth $L$) has $2^L$ linear pieces, so a one-hidden-layer ReLU network "
+                 r"needs width $2^L - 1$ to match it (Telgarsky, 2016); other deep teachers, such as one that computes a "
+                 "linear function, are matched by a shallow network of the same width."),
+    C("004-projection-direction", "004", "feature-based distillation, projection function",
+      r"When $d_S \neq d_T$, use a learned projection of the teacher, $\phi(h_T) = W_{proj} h_T$, "
+      r"$W_{proj} \in \mathbb R^{d_S \times d_T}$, in $\mathcal L_{hidden}$",
+      CORRECTED, "ref:ch7-projection", checks.projection_collapse_004,
+      correction=r"Project the student into the teacher's space, $\lVert h_T - W h_S\rVert^2$ (FitNets, TinyBERT): with "
+                 r"the teacher projected and both $W_{proj}$ and the student trained, $h_S = 0$, $W_{proj} = 0$ makes the "
+                 "loss exactly zero."),
+    C("004-ta-advice", "004", "progressive distillation",
+      "For a large teacher-student gap, use intermediate teaching assistants",
+      EMPIRICAL, "ref:ch9-thm-7",
+      note="Mirzadeh et al. (2020) report gains from teaching assistants on CIFAR and ImageNet. A test would distil a "
+           "small student from a large teacher directly and through an assistant of intermediate size, at equal "
+           "training budget, over several seeds; the book's MNIST experiments have no assistant arm, so it has not run."),
+    C("004-thm7-as-written", "004", "Theorem 7 (progressive distillation), as written",
+      r"With $k$ intermediate models, $\mathcal L_S^* \le \mathcal L_T^* + k\,\epsilon_{step}$, "
+      r"$\epsilon_{step}$ the per-step distillation error",
+      CORRECTED, "ref:ch9-thm-7", checks.progressive_bound_as_written_004,
+      correction=r"$k$ intermediate models make $k + 1$ steps ($T \to TA_1 \to \dots \to TA_k \to S$), so the bound is "
+                 r"$\mathcal L_S^* \le \mathcal L_T^* + (k+1)\,\epsilon_{step}$; as written it fails whenever every step "
+                 r"loses $\epsilon_{step}$ (at $k = 0$ it says direct distillation loses nothing). Repaired, it is a "
+                 "telescoping sum that holds for any chain of models (004-thm7-bound)."),
+    C("004-thm7-steps", "004", "Theorem 7, proof",
+      r"If each step has compression ratio $r$, after $k$ steps $|S| = |T|/r^k$, so $k = \log_r(|T|/|S|)$",
+      VERIFIED, "ref:ch9-thm-7", checks.compression_steps_004,
+      note=r"Arithmetic that counts steps; it proves no optimum (004-thm7-optimal). Here $k$ counts steps, that is "
+           r"$k - 1$ intermediate models, while the theorem's bound counts $k$ intermediate models."),
+    C("004-thm8-can", "004", "Theorem 8, in words",
+      "Self-distillation can improve generalization",
+      VERIFIED, "ref:ch9-thm-8", checks.self_distillation_can_help_004,
+      note="A possibility, which one example decides; the monotone improvement of the theorem's display is false (004-thm8)."),
+    C("004-thm8-ensemble", "004", "Theorem 8, explanation",
+      r"Each generation acts as an implicit ensemble: $M_{k+1} \approx \mathbb E_{init}[M_k]$",
+      UNVERIFIABLE, "ref:ch9-thm-8",
+      note=r"No measure for $\approx$ between models and no distribution of initialisations is given, and nothing is "
+           r"derived: a student trained on one teacher $M_k$ never sees other initialisations of it. Self-distillation "
+           "also helps where no initialisation is random (kernel ridge regression, Mobahi et al., 2020), by "
+           "regularisation rather than ensembling; Allen-Zhu and Li (2020) give a data model in which it does act "
+           "like an ensemble."),
+    C("004-thm9-intuition", "004", "Theorem 9, intuition",
+      r"High teacher confidence $\to$ lower $T$; high label uncertainty $\to$ higher $T$",
+      FALSE, "ref:ch9-thm-9", checks.temperature_intuition_004,
+      correction=r"The theorem's own formula $T^* \approx \sqrt{H(p_T)/H(y)}$ falls as $H(y)$ grows: only the first "
+                 "bullet agrees with it. The bullets, like the table of temperatures, are recommendations that only "
+                 "experiment can decide (004-T-table), and the formula is no rule (004-thm9)."),
+    C("004-summary-hidden", "004", "summary table, hidden loss",
+      r"$\sum_l \lVert h_S^{(l)} - \phi(h_T^{(l)})\rVert_F^2$",
+      CORRECTED, "ref:ch7-hidden-states", checks.hidden_loss_summary_004,
+      correction=r"$\sum_{l \in \mathcal M} \lVert h_S^{(l)} - \phi(h_T^{(\pi(l))})\rVert_F^2$, as in the note's section "
+                 r"on hidden-state matching: the teacher's layer is $\pi(l)$, not $l$."),
 )
