@@ -8,7 +8,7 @@ import pytest
 from kdmath import ledger
 from kdmath.experiments import EXPERIMENTS
 from kdmath.ledger import empirical
-from kdmath.ledger.empirical import CONTRADICTED, MIXED, NOT_RUN, SUPPORTED
+from kdmath.ledger.empirical import CONTRADICTED, INCONCLUSIVE, MIXED, NOT_RUN, SUPPORTED
 
 
 def record(experiment, results, config="medium"):
@@ -39,50 +39,100 @@ def test_close_to_best():
         empirical.close_to_best({"1": 10_001})
 
 
-def test_temperature_rule_supported_contradicted_mixed():
-    # 2 sigma of 100 errors is 19.9: 115 cannot be told from 100, 125 can.
-    close = {"1": 180, "3": 115, "8": 100, "20": 101}
-    far = {"1": 180, "3": 125, "8": 100, "20": 101}
-    best_inside = {"1": 180, "3": 90, "8": 100, "20": 101}
-    assert empirical.temperature_range_best(2, 5, sweep({"300": close}))[0] == SUPPORTED
-    assert empirical.temperature_range_best(2, 5, sweep({"300": best_inside}))[0] == SUPPORTED
-    status, evidence = empirical.temperature_range_best(2, 5, sweep({"300": far}))
-    assert status == CONTRADICTED
-    assert "best T = 8 (100 errors)" in evidence and "T = 3 (125 errors)" in evidence and "2σ = 19.9" in evidence
-    assert empirical.temperature_range_best(2, 5, sweep({"300": far, "30": close}))[0] == MIXED
-    with pytest.raises(ValueError, match="no temperature"):
-        empirical.temperature_range_best(4.5, 5, sweep({"300": close}))
-    with pytest.raises(ValueError, match="error count"):
-        empirical.temperature_range_best(2, 5, sweep({"300": {"3": -4, "8": 100}}))
+def test_t_quantile_inverts_the_distribution_and_tends_to_the_normal():
+    import mpmath
+
+    for df in (1, 4, 9, 30):
+        for p in (0.8, 0.975):
+            q = empirical.t_quantile(p, df)
+            assert abs(1 - mpmath.betainc(df / 2, 0.5, 0, df / (df + q * q), regularized=True) / 2 - p) < 1e-12
+    assert abs(empirical.t_quantile(0.975, 1) - math.tan(math.pi * 0.475)) < 1e-9  # Cauchy: closed form
+    normal = float(mpmath.sqrt(2) * mpmath.erfinv(0.95))
+    assert abs(empirical.t_quantile(0.975, 100_000) - normal) < 1e-4
+    assert empirical.t_quantile(0.975, 5) > empirical.t_quantile(0.975, 50) > normal
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="df"):
+            empirical.t_quantile(0.975, bad)
+    with pytest.raises(ValueError, match="probability"):
+        empirical.t_quantile(0.2, 3)
 
 
-def test_scratch_rule():
-    def svd(pairs):
-        runs = [{"seed": k, "scratch_errors": s, "distilled_errors": d} for k, (s, d) in enumerate(pairs)]
-        return record("scratch_vs_distill", {"runs": runs})
-
-    status, evidence = empirical.distillation_beats_scratch(svd([(300, 250), (310, 260)]))
-    assert status == SUPPORTED
-    assert "2 of 2 seeds" in evidence and "96.95% from scratch" in evidence and "a gain of 0.50 points" in evidence
-    assert empirical.distillation_beats_scratch(svd([(300, 300), (310, 320)]))[0] == CONTRADICTED  # a tie is no win
-    assert empirical.distillation_beats_scratch(svd([(300, 250), (310, 320)]))[0] == MIXED
-    with pytest.raises(ValueError, match="no runs"):
-        empirical.distillation_beats_scratch(svd([]))
-
-
-def test_regulariser_rule():
-    def reg(hard, soft):
-        return record("soft_targets_regularizer", {"n_small": 1800, "hard_labels": dict(zip(("final_errors", "best_errors"), hard)),
-                                                   "soft_targets": dict(zip(("final_errors", "best_errors"), soft))})
-
-    status, evidence = empirical.soft_targets_regularise(reg((900, 800), (700, 690)))
-    assert status == SUPPORTED and "1,800 training images" in evidence and "100 with labels, 10 with soft targets" in evidence
-    assert empirical.soft_targets_regularise(reg((700, 690), (900, 800)))[0] == CONTRADICTED
-    assert empirical.soft_targets_regularise(reg((900, 890), (800, 700)))[0] == MIXED  # ends better, loses more
+def test_paired_interval():
+    interval = empirical.paired_interval([1.0, 2.0, 3.0, 4.0])
+    half = empirical.t_quantile(0.975, 3) * math.sqrt(5 / 3) / 2
+    assert interval.n == 4 and interval.mean == 2.5
+    assert abs(interval.lower - (2.5 - half)) < 1e-12 and abs(interval.upper - (2.5 + half)) < 1e-12
+    assert interval.detectable > interval.upper - interval.mean  # 80% power needs more than the half-width
+    with pytest.raises(ValueError, match="differences"):
+        empirical.paired_interval([1.0])
 
 
 def write(directory, name, config, payload):
     (directory / f"{name}-{config}.json").write_text(json.dumps(payload))
+
+
+def replicate(experiment, seed, results, config="medium"):
+    return dict(record(experiment, results, config), seed=seed)
+
+
+def write_replicates(directory, experiment, rows, config="medium"):
+    (directory / "replicates").mkdir(exist_ok=True)
+    for seed, results in enumerate(rows):
+        path = directory / "replicates" / f"{experiment}-{config}-seed{seed}.json"
+        path.write_text(json.dumps(replicate(experiment, seed, results, config)))
+
+
+def svd_runs(pairs):
+    return [{"runs": [{"seed": s, "scratch_errors": a, "distilled_errors": b}]} for s, (a, b) in enumerate(pairs)]
+
+
+@pytest.mark.parametrize("pairs, status", [
+    ([(300, 250), (310, 262), (305, 251), (298, 249)], SUPPORTED),
+    ([(250, 300), (262, 310), (251, 305), (249, 298)], CONTRADICTED),
+    ([(300, 250), (250, 300), (305, 301), (298, 299)], INCONCLUSIVE),  # the interval holds 0
+    ([(300, 250)], INCONCLUSIVE),  # one run decides nothing
+])
+def test_the_decision_rule_can_say_supported_contradicted_or_inconclusive(tmp_path, pairs, status):
+    write_replicates(tmp_path, "scratch_vs_distill", svd_runs(pairs))
+    outcome = empirical.assess("003-ex3-outcome", tmp_path)
+    assert outcome.status == status, outcome
+    assert f"{len(pairs)} replicate" in outcome.evidence and "the effect that matters: 50 errors" in outcome.evidence
+
+
+def test_a_sweep_is_judged_per_width_and_mixed_when_widths_disagree(tmp_path):
+    # at 300 units T = 3 (inside 2-5) beats T = 8 in every replicate; at 30 units T = 1 (outside) wins
+    rows = [{"teacher_errors": 100, "test_errors": {"300": {"3": 100 + s, "8": 140 + 2 * s}, "30": {"1": 300 - s, "3": 340}}}
+            for s in range(4)]
+    write_replicates(tmp_path, "temperature_sweep", rows)
+    outcome = empirical.assess("003-medium-T", tmp_path)
+    assert outcome.status == MIXED, outcome
+    assert "300 units (T = 3 against T = 8): supported" in outcome.evidence
+    assert "30 units (T = 3 against T = 1): contradicted" in outcome.evidence
+
+
+def test_replicates_take_precedence_over_the_single_record(tmp_path):
+    write(tmp_path, "scratch_vs_distill", "medium", record("scratch_vs_distill", {"runs": [
+        {"seed": 0, "scratch_errors": 300, "distilled_errors": 200}]}))
+    assert empirical.assess("003-ex3-outcome", tmp_path).status == INCONCLUSIVE  # one run only
+    write_replicates(tmp_path, "scratch_vs_distill", svd_runs([(300, 250), (310, 262), (305, 251)]))
+    assert len(empirical.load_replicates("scratch_vs_distill", "medium", tmp_path)) == 3
+    (tmp_path / "replicates" / "scratch_vs_distill-medium-seed2.json").write_text(
+        json.dumps(replicate("scratch_vs_distill", 1, {"runs": []})))
+    with pytest.raises(ValueError, match="repeat a seed"):
+        empirical.load_replicates("scratch_vs_distill", "medium", tmp_path)
+
+
+def test_every_empirical_claim_has_a_stated_test():
+    from kdmath.ledger.stated_tests import STATED_TESTS, stated_test
+
+    empirical_ids = {c.id for c in ledger.CLAIMS if c.verdict == ledger.EMPIRICAL}
+    assert {test.claim_id for test in STATED_TESTS} == empirical_ids
+    for test in STATED_TESTS:
+        assert test.hypothesis and test.effect and test.arms
+        assert (test.experiment in EXPERIMENTS) if test.experiment else test.why_not_run
+    assert stated_test("003-variance").experiment == "soft_targets_regularizer"
+    with pytest.raises(ValueError, match="claim_id"):
+        stated_test("000-gradient")
 
 
 def test_load_records_prefers_full_and_ignores_quick(tmp_path):
@@ -96,8 +146,6 @@ def test_load_records_prefers_full_and_ignores_quick(tmp_path):
     assert empirical.load_records(tmp_path)["temperature_sweep"]["config_name"] == "long"
     write(tmp_path, "temperature_sweep", "full", full)
     assert empirical.load_records(tmp_path)["temperature_sweep"]["config_name"] == "full"
-    outcome = empirical.assess("004-T-table", empirical.load_records(tmp_path))
-    assert (outcome.status, outcome.config) == (CONTRADICTED, "full")
     assert empirical.load_records(tmp_path / "absent") == {}
     assert set(empirical.load_all_records(tmp_path)) == {("temperature_sweep", c) for c in ("medium", "long", "full")}
     with pytest.raises(TypeError, match="results_dir"):
@@ -115,33 +163,23 @@ def test_load_records_rejects_bad_files(tmp_path, payload, message):
         empirical.load_records(tmp_path)
 
 
-def test_assess_arguments_and_missing_runs():
+def test_assess_arguments_and_missing_runs(tmp_path):
     with pytest.raises(ValueError, match="claim_id"):
-        empirical.assess("000-gradient", {})
+        empirical.assess("000-gradient")
     with pytest.raises(TypeError, match="claim_id"):
-        empirical.assess(3, {})
-    with pytest.raises(TypeError, match="records"):
-        empirical.assess("003-medium-T", [])
-    outcome = empirical.assess("003-medium-T", {})
+        empirical.assess(3)
+    outcome = empirical.assess("003-medium-T", tmp_path)
     assert outcome.status == NOT_RUN and outcome.config is None
+    assert empirical.assess("003-pp4-mass").status == NOT_RUN  # no experiment of the book can run it yet
     with pytest.raises(ValueError, match="status"):
         empirical.Outcome("x", "y", "likely", None, "")
 
 
-def test_assessed_claims_are_empirical_claims_treated_in_chapter_10():
-    claims = ledger.by_id()
-    for claim_id, (experiment, _) in empirical.ASSESSMENTS.items():
-        assert claims[claim_id].verdict == ledger.EMPIRICAL
-        assert claims[claim_id].where == "ref:ch10-claims"
-        assert "chapter 10" in claims[claim_id].note
-        assert experiment in EXPERIMENTS
-    untested = [c for c in ledger.CLAIMS if c.verdict == ledger.EMPIRICAL and c.id not in empirical.ASSESSMENTS]
-    assert all("will test" not in c.note for c in untested)  # no promise left that nothing keeps
-
-
-def test_committed_results_decide_every_assessed_claim():
-    """The repository commits a run of every experiment that tests a claim, and each rule applies to it."""
-    records = empirical.load_records()
-    for claim_id, outcome in empirical.assess_all(records).items():
-        assert outcome.status in (SUPPORTED, CONTRADICTED, MIXED), (claim_id, outcome)
-        assert outcome.config in empirical.RECORD_CONFIGS
+def test_committed_replicates_decide_the_claims_they_test():
+    """The repository commits replicates of the experiments that test claims, and the rule applies to them."""
+    outcomes = empirical.assess_all()
+    assert {claim_id for claim_id, o in outcomes.items() if o.status == SUPPORTED} >= {"003-ex3-outcome", "003-variance"}
+    for claim_id, outcome in outcomes.items():
+        assert outcome.status != NOT_RUN and outcome.config == "medium", (claim_id, outcome)
+        claim = ledger.by_id()[claim_id]
+        assert claim.verdict == ledger.EMPIRICAL and "stated test" in claim.note, claim_id

@@ -131,8 +131,16 @@ def run_experiment(
     out_dir: str | os.PathLike | None = "results",
     checkpoint_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    seed: int | None = None,
 ) -> dict:
-    """Run experiment ``name`` with a named configuration (or a dict); return and save its record."""
+    """Run experiment ``name`` with a named configuration (or a dict); return and save its record.
+
+    With ``seed``, the run is one *replicate*: the configuration's ``seed`` (the teacher's and the
+    students' initialisation, data order and subsets) becomes ``seed``, and its list ``seeds``, where it
+    has one, becomes ``[seed]``; the record is written to ``<name>-<config>-seed<seed>.json``. Replicates
+    with different seeds are independent runs of the whole experiment, teacher included, which is what
+    the ledger's statistical tests (:mod:`kdmath.ledger.empirical`) take as their sample.
+    """
     if name not in EXPERIMENTS:
         raise ValueError(f"name must be one of {sorted(EXPERIMENTS)}, got {name!r}")
     experiment = EXPERIMENTS[name]
@@ -144,6 +152,10 @@ def run_experiment(
         config_name, settings = "custom", config
     else:
         raise TypeError(f"config must be a name or a dict, got {type(config).__name__}")
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        settings = {**settings, "seed": seed, **({"seeds": [seed]} if "seeds" in settings else {})}
     device = torch.device(device) if device is not None else default_device()
     mnist = load_mnist(data_dir)
     context = Context(
@@ -171,7 +183,8 @@ def run_experiment(
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     if out_dir is not None:
-        write_json(record, Path(out_dir) / f"{name}-{config_name}.json")
+        stem = f"{name}-{config_name}" if seed is None else f"{name}-{config_name}-seed{seed}"
+        write_json(record, Path(out_dir) / f"{stem}.json")
     return record
 
 

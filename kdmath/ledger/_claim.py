@@ -95,8 +95,8 @@ def not_a_formula(span: str) -> str | None:
     return None
 
 
-TESTED_IN_CH10 = ("Tested by an MNIST experiment (chapter 10); the ledger shows the outcome on the longest committed run, "
-                  "by the rule stated in kdmath.ledger.empirical. ")
+TESTED_IN_CH10 = ("Tested in chapter 10 by its stated test (kdmath.ledger.stated_tests): paired differences over committed "
+                  "replicates of an MNIST experiment, a 95% interval, and a rule that can answer 'inconclusive'. ")
 
 
 @dataclass(frozen=True)

@@ -1,26 +1,20 @@
-"""The sources' empirical claims, read off the committed results of the MNIST experiments.
+"""The sources' empirical claims, decided by their stated tests on the committed records.
 
-An empirical claim has no proof to check; what this module does is state, for each claim that an
-experiment of :mod:`kdmath.experiments` tests, the rule by which a run supports it, and apply the
-rule to the record of the longest configuration run (``full`` if committed, else ``long``, else
-``medium``).
-The verdict in the ledger stays *empirical*: an outcome holds for that run, with its seeds and
-lengths of training, and says so.
+An empirical claim has no proof to check. :mod:`kdmath.ledger.stated_tests` states, for each one,
+the test that decides it, fixed before the runs: the hypothesis, the effect that matters, the arms,
+the interval and the decision rule. This module reads the sample a test needs (the committed
+replicates of its experiment, ``results/replicates/<name>-<config>-seed<N>.json``: independent runs,
+teacher included, each with its own seed; or, where none are committed, the one record
+``results/<name>-<config>.json``) and applies the rule: Student's t interval over the replicates'
+paired differences, and an outcome that can be *inconclusive*.
 
-The rules, with :math:`E` a count of test errors on the 10,000 MNIST test images and
-:math:`\\sigma(E) = \\sqrt{E (1 - E / 10\\,000)}` its binomial scale:
+Outcomes are ``supported``, ``contradicted``, ``mixed`` (groups of one test disagree),
+``inconclusive`` (the interval holds 0, or fewer than two replicates) and ``not run yet``. The
+verdict in the ledger stays *empirical*: an outcome holds for the experiment's setting, and says so.
 
-- *a range of temperatures is best* (003 §2.2, 004's table): at each student width, the range
-  holds a temperature whose count is within :math:`2\\sigma` of the best count of the sweep
-  (a single run cannot tell it from the best); otherwise that width contradicts the claim;
-- *distillation beats training from scratch on the same examples* (003, example 3): the
-  distilled student makes fewer errors than the student from scratch for every seed;
-- *soft targets regularise* (003 §4.3–4.4, tested through its consequence): trained on 3% of the
-  data, the soft-target student ends with fewer errors than the hard-label one, and loses less
-  between its best epoch and its last.
-
-Outcomes are ``supported``, ``contradicted``, ``mixed`` (some widths or seeds each way) and
-``not run yet`` (no committed record).
+The module also keeps the helpers chapter 10 reads single runs with: the binomial scale of an error
+count, :math:`\\sigma(E) = \\sqrt{E (1 - E / 10\\,000)}`, and the settings one run cannot tell
+from the best (:func:`close_to_best`).
 """
 
 from __future__ import annotations
@@ -29,17 +23,16 @@ import json
 import math
 import os
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Callable
 
 from ..output import fmt
 
 SUPPORTED = "supported"
 CONTRADICTED = "contradicted"
 MIXED = "mixed"
+INCONCLUSIVE = "inconclusive"
 NOT_RUN = "not run yet"
-OUTCOMES = (SUPPORTED, CONTRADICTED, MIXED, NOT_RUN)
+OUTCOMES = (SUPPORTED, CONTRADICTED, MIXED, INCONCLUSIVE, NOT_RUN)
 
 # Longest first: a claim is judged on the longest configuration that has a record.
 RECORD_CONFIGS = ("full", "long", "medium")
@@ -145,80 +138,109 @@ def close_to_best(counts: dict) -> tuple[float, list[float]]:
     return best, sorted(setting for setting, e in values.items() if e - values[best] <= margin)
 
 
-def temperature_range_best(low: float, high: float, record: dict) -> tuple[str, str]:
-    """Whether, at each width of a ``temperature_sweep`` record, some T in [low, high] is within 2 sigma of the best."""
-    verdicts, parts = [], []
-    for width, row in record["results"]["test_errors"].items():
-        best_T, close = close_to_best(row)
-        counts = {float(t): e for t, e in row.items()}
-        in_range = {t: e for t, e in counts.items() if low <= t <= high}
-        if not in_range:
-            raise ValueError(f"the sweep at width {width} has no temperature in [{low:g}, {high:g}]")
-        range_T = min(in_range, key=lambda t: (in_range[t], t))
-        margin = 2 * binomial_sigma(counts[best_T])
-        verdicts.append(any(low <= t <= high for t in close))
-        parts.append(f"{width} units: best T = {best_T:g} ({counts[best_T]} errors), best in {low:g}–{high:g}: "
-                     f"T = {range_T:g} ({in_range[range_T]} errors), 2σ = {fmt(margin, 1)}")
-    status = SUPPORTED if all(verdicts) else CONTRADICTED if not any(verdicts) else MIXED
-    return status, "; ".join(parts)
+def t_quantile(probability: float, df: int) -> float:
+    """The ``probability`` quantile of Student's t distribution with ``df`` degrees of freedom.
+
+    Solved by bisection on the distribution function, written with the regularised incomplete beta
+    function: for :math:`t > 0`, :math:`F(t) = 1 - \\tfrac12 I_{df/(df + t^2)}(df/2, 1/2)`.
+    """
+    import mpmath
+
+    if isinstance(df, bool) or not isinstance(df, int) or df < 1:
+        raise ValueError(f"df must be a positive int, got {df!r}")
+    if not 0.5 <= probability < 1:
+        raise ValueError(f"probability must lie in [0.5, 1), got {probability!r}")
+
+    def cdf(x):
+        return 1 - mpmath.betainc(df / 2, 0.5, 0, df / (df + x * x), regularized=True) / 2
+
+    low, high = 0.0, 1.0
+    while cdf(high) < probability:
+        high *= 2
+    for _ in range(200):
+        middle = (low + high) / 2
+        low, high = (middle, high) if cdf(middle) < probability else (low, middle)
+    return (low + high) / 2
 
 
-def distillation_beats_scratch(record: dict) -> tuple[str, str]:
-    """Whether, in a ``scratch_vs_distill`` record, the distilled student wins for every seed."""
-    runs = record["results"]["runs"]
-    if not runs:
-        raise ValueError("the scratch_vs_distill record has no runs")
-    wins = [_check_count(r["distilled_errors"], "distilled_errors") < _check_count(r["scratch_errors"], "scratch_errors") for r in runs]
-    scratch = sum(r["scratch_errors"] for r in runs) / len(runs)
-    distilled = sum(r["distilled_errors"] for r in runs) / len(runs)
-    status = SUPPORTED if all(wins) else CONTRADICTED if not any(wins) else MIXED
-    gain = 100 * (scratch - distilled) / N_TEST
-    return status, (f"distilled better in {sum(wins)} of {len(runs)} seeds; mean test accuracy {fmt(100 - 100 * scratch / N_TEST, 2)}% "
-                    f"from scratch, {fmt(100 - 100 * distilled / N_TEST, 2)}% distilled, a gain of {fmt(gain, 2)} points")
+@dataclass(frozen=True)
+class PairedInterval:
+    """The mean of ``n`` paired differences, its 95% t interval, and the effect detectable with 80% power."""
+
+    n: int
+    mean: float
+    lower: float
+    upper: float
+    detectable: float
 
 
-def soft_targets_regularise(record: dict) -> tuple[str, str]:
-    """Whether, in a ``soft_targets_regularizer`` record, soft targets end better and overfit less than labels."""
-    result = record["results"]
-    hard, soft = result["hard_labels"], result["soft_targets"]
-    hard_final, hard_best = _check_count(hard["final_errors"], "hard final_errors"), _check_count(hard["best_errors"], "hard best_errors")
-    soft_final, soft_best = _check_count(soft["final_errors"], "soft final_errors"), _check_count(soft["best_errors"], "soft best_errors")
-    better = soft_final < hard_final
-    overfits_less = soft_final - soft_best <= hard_final - hard_best
-    status = SUPPORTED if better and overfits_less else CONTRADICTED if not better and not overfits_less else MIXED
-    return status, (f"{result['n_small']:,} training images: last epoch {hard_final} errors with labels, {soft_final} with soft targets; "
-                    f"lost since the best epoch: {hard_final - hard_best} with labels, {soft_final - soft_best} with soft targets")
+def paired_interval(differences: list[float]) -> PairedInterval:
+    """Student's t interval (95%) of the mean of ``differences``, and the mean difference a two-sided 5%
+    test would detect with 80% power, :math:`(t_{0.975} + t_{0.8})\\, s/\\sqrt n`."""
+    if not isinstance(differences, (list, tuple)) or len(differences) < 2:
+        raise ValueError(f"differences must be a list of at least two numbers, got {differences!r}")
+    n = len(differences)
+    mean = sum(differences) / n
+    spread = math.sqrt(sum((d - mean) ** 2 for d in differences) / (n - 1))
+    scale = spread / math.sqrt(n)
+    half = t_quantile(0.975, n - 1) * scale
+    detectable = (t_quantile(0.975, n - 1) + t_quantile(0.8, n - 1)) * scale
+    return PairedInterval(n, mean, mean - half, mean + half, detectable)
 
 
-# claim id -> (experiment, rule). Every id is an empirical claim of the registry (the tests check).
-ASSESSMENTS: dict[str, tuple[str, Callable[[dict], tuple[str, str]]]] = {
-    "003-medium-T": ("temperature_sweep", partial(temperature_range_best, 2.0, 5.0)),
-    "004-T-table": ("temperature_sweep", partial(temperature_range_best, 2.0, 4.0)),
-    "003-ex3-outcome": ("scratch_vs_distill", distillation_beats_scratch),
-    "003-variance": ("soft_targets_regularizer", soft_targets_regularise),
-}
+def load_replicates(experiment: str, config: str, results_dir: str | os.PathLike | None = None) -> list[dict]:
+    """The sample a stated test reads: the replicates ``replicates/<experiment>-<config>-seed<N>.json`` if
+    any are committed (in the order of their seeds), else the single record ``<experiment>-<config>.json``,
+    else nothing."""
+    directory = default_results_dir() if results_dir is None else Path(results_dir)
+    found = []
+    for path in (directory / "replicates").glob(f"{experiment}-{config}-seed*.json"):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record.get("experiment") != experiment or record.get("config_name") != config:
+            raise ValueError(f"replicate {path.name} holds {record.get('experiment')}-{record.get('config_name')}")
+        found.append(record)
+    if found:
+        seeds = [record["seed"] for record in found]
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"the replicates of {experiment}-{config} repeat a seed: {sorted(seeds)}")
+        return sorted(found, key=lambda record: record["seed"])
+    single = load_all_records(directory).get((experiment, config))
+    return [single] if single is not None else []
 
 
-def assess(claim_id: str, records: dict[str, dict] | None = None) -> Outcome:
-    """The outcome for ``claim_id`` on ``records`` (default: :func:`load_records` of the committed results)."""
+def _judge(differences: list[float]) -> tuple[str, str]:
+    if len(differences) < 2:
+        return INCONCLUSIVE, f"{len(differences)} replicate: too few for an interval"
+    interval = paired_interval(differences)
+    status = SUPPORTED if interval.lower > 0 else CONTRADICTED if interval.upper < 0 else INCONCLUSIVE
+    return status, (f"{interval.n} replicates: mean difference {fmt(interval.mean, 2)} errors, 95% interval "
+                    f"[{fmt(interval.lower, 1)}, {fmt(interval.upper, 1)}]; detectable with 80% power: "
+                    f"{fmt(interval.detectable, 1)} errors")
+
+
+def assess(claim_id: str, results_dir: str | os.PathLike | None = None) -> Outcome:
+    """The outcome of ``claim_id``'s stated test (:mod:`kdmath.ledger.stated_tests`) on the committed records."""
+    from .stated_tests import stated_test
+
     if not isinstance(claim_id, str):
         raise TypeError(f"claim_id must be a str, got {type(claim_id).__name__}")
-    if claim_id not in ASSESSMENTS:
-        raise ValueError(f"claim_id must be one of {sorted(ASSESSMENTS)}, got {claim_id!r}")
-    if records is None:
-        records = load_records()
-    elif not isinstance(records, dict):
-        raise TypeError(f"records must be a dict from experiment name to record, got {type(records).__name__}")
-    experiment, rule = ASSESSMENTS[claim_id]
-    record = records.get(experiment)
-    if record is None:
-        return Outcome(claim_id, experiment, NOT_RUN, None, f"no committed record of {experiment}")
-    status, evidence = rule(record)
-    return Outcome(claim_id, experiment, status, record["config_name"], evidence)
+    test = stated_test(claim_id)
+    if test.experiment is None:
+        return Outcome(claim_id, "", NOT_RUN, None, f"not run: it needs {test.why_not_run}")
+    records = load_replicates(test.experiment, test.config, results_dir)
+    if not records:
+        return Outcome(claim_id, test.experiment, NOT_RUN, None, f"no committed record of {test.experiment}-{test.config}")
+    groups = test.statistic(records)
+    judged = {group: _judge(differences) for group, differences in groups.items()}
+    statuses = {status for status, _ in judged.values()}
+    status = statuses.pop() if len(statuses) == 1 else MIXED if {SUPPORTED, CONTRADICTED} <= statuses else INCONCLUSIVE
+    evidence = "; ".join(f"{group}: {s}, {text}" if group else f"{s}, {text}" for group, (s, text) in judged.items())
+    matters = "" if test.effect_errors is None else f" (the effect that matters: {fmt(test.effect_errors, 0)} errors)"
+    return Outcome(claim_id, test.experiment, status, test.config, evidence + matters)
 
 
-def assess_all(records: dict[str, dict] | None = None) -> dict[str, Outcome]:
-    """:func:`assess` for every claim an experiment tests, in the order of ``ASSESSMENTS``."""
-    if records is None:
-        records = load_records()
-    return {claim_id: assess(claim_id, records) for claim_id in ASSESSMENTS}
+def assess_all(results_dir: str | os.PathLike | None = None) -> dict[str, Outcome]:
+    """:func:`assess` for every empirical claim that an experiment of the book tests, in the order of the stated tests."""
+    from .stated_tests import STATED_TESTS
+
+    return {test.claim_id: assess(test.claim_id, results_dir) for test in STATED_TESTS if test.experiment is not None}

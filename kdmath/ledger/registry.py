@@ -10,7 +10,14 @@ experiment that tests it (:mod:`kdmath.ledger.empirical` reads its outcome off t
 from __future__ import annotations
 
 from ._claim import SOURCES, TESTED_IN_CH10, Claim, Source, math_spans, not_a_formula
-from .claims import source_000, source_001, source_002, source_003, source_003_exercises, source_004
+from .claims import (
+    source_000,
+    source_001,
+    source_002,
+    source_003,
+    source_003_exercises,
+    source_004,
+)
 
 __all__ = ["SOURCES", "CLAIMS", "Claim", "Source", "math_spans", "not_a_formula", "TESTED_IN_CH10", "by_id"]
 

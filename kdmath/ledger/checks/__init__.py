@@ -10,7 +10,14 @@ and the test suite fails when the two part ways.
 
 from types import ModuleType
 
-from . import source_000, source_001, source_002, source_003, source_003_exercises, source_004
+from . import (
+    source_000,
+    source_001,
+    source_002,
+    source_003,
+    source_003_exercises,
+    source_004,
+)
 
 SOURCE_MODULES: tuple[ModuleType, ...] = (source_000, source_001, source_002, source_003, source_003_exercises, source_004)
 

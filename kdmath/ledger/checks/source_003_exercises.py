@@ -8,7 +8,14 @@ import torch
 
 from ...losses import hard_cross_entropy, kl_divergence
 from ...softmax import logits_for, softmax_t
-from .._finding import Finding, agrees_to_shown_digits, below, false_if, fmt, verified_if
+from .._finding import (
+    Finding,
+    agrees_to_shown_digits,
+    below,
+    false_if,
+    fmt,
+    verified_if,
+)
 from ._common import F64, _random_logits
 
 # Example 1's teacher logits (source 003, line 139).
@@ -141,7 +148,14 @@ def problem1_steps_003() -> Finding:
     import sympy as sp
 
     from ...derivations._symbols import T
-    from ...derivations.general_gradients import GeneralStep, i, j, log_softmax, softmax, z
+    from ...derivations.general_gradients import (
+        GeneralStep,
+        i,
+        j,
+        log_softmax,
+        softmax,
+        z,
+    )
 
     derivative = GeneralStep(
         "d log q_j / d z_i = (delta_ij - q_i)/T, for every K",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import checks
-from .._claim import Claim
+from .._claim import TESTED_IN_CH10, Claim
 from .._finding import CORRECTED, EMPIRICAL, UNVERIFIABLE, VACUOUS, VERIFIED
 
 C = Claim  # the table reads better with a short name
@@ -30,11 +30,11 @@ CLAIMS: tuple[Claim, ...] = (
     C("002-generalization", "002", "Why use knowledge distillation, reason 3",
       "a student can sometimes generalize better than a small model trained directly on the data",
       EMPIRICAL, "ref:ch10-claims",
-      note="A prediction about trained networks: 'sometimes' asks for one setting in which the distilled student makes fewer test errors than the same network trained on the labels, by more than the noise. Chapter 10's hinton_mnist (800-800 students on all 60,000 MNIST images) and scratch_vs_distill (300-300 students on 10,000 images, several seeds) experiments are such tests; the rule that kdmath.ledger.empirical applies to 003's example 3 on the second is not yet applied to this claim."),
+      note=TESTED_IN_CH10 + "'Sometimes' asks for one setting in which the distilled student makes fewer test errors than the same network trained on the labels; the setting of 003's example 3 (scratch_vs_distill) is one."),
     C("002-use-both", "002", "How it works, step 3",
       "train the student with both the teacher's soft targets and the data's hard labels, in a combined loss",
-      EMPIRICAL, "ref:ch10-results",
-      note="A recommendation that only training decides: it is better than either term alone if some weight strictly between the two ends gives fewer test errors than the labels alone and than the soft targets alone, by more than the noise. Chapter 10's alpha_sweep experiment (300-300 students at $T = 3$, the weight from 0 to 1) is that test on MNIST; no rule of kdmath.ledger.empirical reads this claim off its record yet."),
+      EMPIRICAL, "ref:ch10-claims",
+      note=TESTED_IN_CH10 + "It is better than either term alone if some weight strictly between the two ends beats both ends (alpha_sweep, 300-300 students at $T = 3$)."),
     C("002-T-softens", "002", "Step 1",
       r"$T$ is a scalar $> 1$ used to soften the logits: $\mathrm{Softmax}(z/T)$ is softer than $\mathrm{Softmax}(z)$",
       VERIFIED, "prf:ch1-thm-entropy", checks.temperature_softens_002),

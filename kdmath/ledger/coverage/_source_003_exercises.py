@@ -1,6 +1,15 @@
 """Part of source 003's map (see :mod:`.source_003`): lines 137 on (worked examples, quiz, practice problems, summary)."""
 
-from . import DEFINITION, DUPLICATE, HEADING, QUESTION, REFERENCE, RHETORIC, claim, not_a_claim  # noqa: F401
+from . import (  # noqa: F401
+    DEFINITION,
+    DUPLICATE,
+    HEADING,
+    QUESTION,
+    REFERENCE,
+    RHETORIC,
+    claim,
+    not_a_claim,
+)
 
 _LAYOUT = "the closing dollar of a display the note never typesets"
 _QUIZ_QUESTION = "a multiple-choice question and its options, a template with the topic's name filled in"

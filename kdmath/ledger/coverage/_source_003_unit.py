@@ -1,7 +1,16 @@
 """Part of source 003's map (see :mod:`.source_003`): the unit itself, lines 1-136 (learning objectives,
 sections 1-5, pitfalls, key terms)."""
 
-from . import DEFINITION, DUPLICATE, HEADING, QUESTION, REFERENCE, RHETORIC, claim, not_a_claim  # noqa: F401
+from . import (  # noqa: F401
+    DEFINITION,
+    DUPLICATE,
+    HEADING,
+    QUESTION,
+    REFERENCE,
+    RHETORIC,
+    claim,
+    not_a_claim,
+)
 
 MAP = (
     # front matter and learning objectives
