@@ -13,6 +13,11 @@ this build's findings) is written next to the HTML, readable by any user (mode 0
 ``{ledger-sources}`` lists the source notes with their titles, summaries and verdict counts, each with
 a link to its section of the ledger (label ``ledger-source-<id>``).
 
+``{source-claim} ID [ID ...]`` (with ``:title:``) is how a chapter judges a source note's claims: an
+admonition titled with the registry's verdict ("Corrected: <title>"), holding the chapter's own text
+and ending with links to the claims' cards. The chapter writes the argument; the verdict it shows
+can only be the registry's. Several ids must share one verdict.
+
 An empirical claim that an MNIST experiment tests shows its outcome on the longest committed run
 (``kdmath.ledger.empirical``); the page is re-read when a file of ``results/`` changes.
 """
@@ -28,6 +33,7 @@ import tempfile
 from pathlib import Path
 
 from docutils import nodes
+from docutils.parsers.rst import directives
 from docutils.statemachine import StringList
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -275,6 +281,15 @@ class ClaimsLedger(_LedgerDirective):
                              self._paragraph(claim.correction.replace("\n", " "), "ledger-correction"))
         if claim.note:
             fields += _field(NOTE_LABEL.get(claim.verdict, "Note"), self._paragraph(claim.note.replace("\n", " "), "ledger-note"))
+        if claim.verdict == "empirical":
+            from kdmath.ledger.stated_tests import stated_test
+
+            test = stated_test(claim.id)
+            stated = [self._paragraph(f"**Hypothesis.** {test.hypothesis}", "ledger-hypothesis"),
+                      self._paragraph(f"**Effect that matters:** {test.effect}. **Arms:** {test.arms}.", "ledger-arms")]
+            if test.why_not_run:
+                stated.append(self._paragraph(f"**Not run:** it needs {test.why_not_run}.", "ledger-not-run"))
+            fields += _field("Stated test", *stated)
         if outcome is not None:
             run = f"its {outcome.config} run" if outcome.config else "no run committed yet"
             line = nodes.paragraph(classes=["ledger-outcome"])
@@ -366,9 +381,77 @@ def _write_json(app, exception):
     write_json(app.outdir, payload)
 
 
+# The admonition class a verdict's box takes: a verified claim reads as a note, any other as a warning.
+BOX_CLASS = {"verified": "note", "empirical": "note"}
+
+
+class SourceClaim(SphinxDirective):
+    """``{source-claim} ID [ID ...]``: a chapter's box on source claims, titled with the registry's verdict."""
+
+    required_arguments = 1
+    final_argument_whitespace = True
+    has_content = True
+    option_spec = {"title": directives.unchanged_required}
+
+    def run(self) -> list[nodes.Node]:
+        from kdmath import ledger
+
+        package = Path(ledger.__file__).resolve().parent
+        for path in sorted(package.rglob("*.py")):
+            self.env.note_dependency(str(path))
+        ids = self.arguments[0].split()
+        registry = ledger.by_id()
+        unknown = [claim_id for claim_id in ids if claim_id not in registry]
+        if unknown:
+            raise self.error(f"source-claim: {unknown} are not registered claims")
+        verdicts = sorted({registry[claim_id].verdict for claim_id in ids})
+        if len(verdicts) != 1:
+            raise self.error(f"source-claim: {ids} have different verdicts {verdicts}; give each verdict its own box")
+        if "title" not in self.options:
+            raise self.error("source-claim: the :title: option (the topic, without a verdict) is required")
+        verdict = verdicts[0]
+        text = f"{verdict[0].upper()}{verdict[1:]}: {self.options['title']}"
+        inline, messages = self.state.inline_text(text, self.lineno)
+        slug = verdict.replace(" ", "-")
+        box = nodes.admonition(classes=[BOX_CLASS.get(verdict, "warning"), "source-claim", f"source-claim-{slug}"])
+        box += nodes.title(text, "", *inline)
+        box += messages
+        self.state.nested_parse(self.content, self.content_offset, box)
+        footer = nodes.paragraph(classes=["source-claim-ledger"])
+        footer += nodes.Text("In the claims ledger: ")
+        builder = self.env.app.builder
+        for rank, claim_id in enumerate(ids):
+            if rank:
+                footer += nodes.Text(", ")
+            try:
+                page = builder.get_relative_uri(self.env.docname, "book/claims")
+            except Exception:  # builders without pages (linkcheck, dummy) get no link
+                page = None
+            code = nodes.literal(claim_id, claim_id)
+            footer += nodes.reference("", "", code, refuri=f"{page}#claim-{claim_id}") if page else code
+        footer += nodes.Text(".")
+        box += footer
+        return [box]
+
+
+class LedgerProcedure(_LedgerDirective):
+    """``{ledger-procedure}``: the questions that assign a verdict, in order (``kdmath.ledger._finding.DECISION_PROCEDURE``)."""
+
+    def run(self):
+        from kdmath.ledger._finding import DECISION_PROCEDURE
+
+        self._note_registry()
+        items = [f"{rank}. {_badge(verdict)} {question}" for rank, (verdict, question) in enumerate(DECISION_PROCEDURE, start=1)]
+        holder = nodes.container(classes=["ledger-procedure"])
+        self.state.nested_parse(StringList(items, source="kdmath.ledger"), self.content_offset, holder)
+        return list(holder.children)
+
+
 def setup(app):
     app.add_directive("claims-ledger", ClaimsLedger)
     app.add_directive("ledger-sources", LedgerSources)
+    app.add_directive("source-claim", SourceClaim)
+    app.add_directive("ledger-procedure", LedgerProcedure)
     app.connect("env-get-outdated", _outdated)
     app.connect("build-finished", _write_json)
     return {"version": "1.1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 3}
