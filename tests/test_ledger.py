@@ -137,29 +137,34 @@ def test_decided_verdicts_have_checks_and_the_others_have_reasons():
             assert claim.correction, claim.id
 
 
-def _book_labels() -> tuple[set[str], set[str]]:
-    """Section / equation labels, and sphinx-proof labels, defined anywhere in the book's sources."""
-    plain, proof = set(), set()
+def _book_labels() -> tuple[set[str], set[str], set[str]]:
+    """Section labels, equation labels, and sphinx-proof (and exercise) labels, defined anywhere in the book's sources."""
+    plain, equations, proof = set(), set(), set()
     for path in [*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("book/*.md")]:
         if path.suffix == ".ipynb":
             text = "\n".join("".join(cell["source"]) for cell in json.loads(path.read_text())["cells"])
         else:
             text = path.read_text()
         plain |= set(re.findall(r"^\(([\w-]+)\)=\s*$", text, re.M))
-        plain |= set(re.findall(r"\$\$\s*\(([\w-]+)\)", text))
+        equations |= set(re.findall(r"\$\$\s*\(([\w-]+)\)", text))
         proof |= set(re.findall(r"^:label:\s*([\w-]+)\s*$", text, re.M))
-    return plain, proof
+    return plain, equations, proof
 
 
 def test_every_claim_links_to_a_place_in_the_book():
-    plain, proof = _book_labels()
+    plain, equations, proof = _book_labels()
+    # an exercise's label is no theorem: {prf:ref} cannot reach it
+    exercises = {label for path in ROOT.glob("notebooks/*.ipynb")
+                 for label in re.findall(r"\{exercise\}[^\n]*\n:label:\s*([\w-]+)", path.read_text().replace("\\n", "\n"))}
     pages = set(toc_entries())
     for claim in ledger.CLAIMS:
         kind, _, target = claim.where.partition(":")
-        if kind in ("ref", "eq"):
-            assert target in plain, f"{claim.id}: no label {target!r} in the book"
+        if kind == "ref":
+            assert target in plain, f"{claim.id}: no section labelled {target!r} in the book (an equation is 'eq:')"
+        elif kind == "eq":
+            assert target in equations, f"{claim.id}: no equation labelled {target!r} in the book"
         elif kind == "prf":
-            assert target in proof, f"{claim.id}: no theorem labelled {target!r}"
+            assert target in proof and target not in exercises, f"{claim.id}: no theorem labelled {target!r}"
         else:
             assert target in pages, f"{claim.id}: {target!r} is not a page of the book"
 

@@ -25,7 +25,7 @@ CLAIMS: tuple[Claim, ...] = (
       note="'High performance' has no measure or threshold, and no task, model or size is named. Chapter 10 measures one case: on MNIST, how much of the gap between an 800-800 student trained on labels and its 1200-1200 teacher distillation closes."),
     C("002-compression", "002", "Why use knowledge distillation, reasons 1 and 2",
       "model compression (reduced size and inference time) and deployment efficiency (resource-constrained devices such as mobile and embedded ones)",
-      VACUOUS, "prf:ch10-ex-costs", checks.compression_by_construction_002,
+      VACUOUS, "ref:ch10-setup", checks.compression_by_construction_002,
       note="True, but of any small network: the size and the inference cost are those of the student's architecture, fixed before training, so a network of the same widths trained on the labels alone is exactly as small and as fast. What distillation adds is the accuracy reached at that size (reason 3, 002-generalization)."),
     C("002-generalization", "002", "Why use knowledge distillation, reason 3",
       "a student can sometimes generalize better than a small model trained directly on the data",

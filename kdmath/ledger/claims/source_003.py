@@ -193,7 +193,7 @@ CLAIMS: tuple[Claim, ...] = (
            r"(003-ex1-T20-lost). What $T$ changes is how much the wrong classes weigh in the loss and its gradient."),
     C("003-confident-teacher", "003", "§1.2 and §2.1",
       r"at $T = 1$ the teacher is confident: its incorrect-class probabilities are near zero, and its soft targets close to hard targets",
-      EMPIRICAL, "ref:ch1-limits",
+      EMPIRICAL, "ref:ch10-setup",
       note=r"A property of the trained teacher, not of the temperature: the softmax at $T = 1$ is near one-hot only when the "
            "teacher's logit gaps are large, which depends on its training (label smoothing, for one, keeps them small). The note's "
            r"own car example (§1.1) puts 0.2 on 'truck' at $T = 1$. It would be measured by a trained teacher's mean top probability "
@@ -276,7 +276,7 @@ CLAIMS: tuple[Claim, ...] = (
     C("003-pitfall-hard-labels", "003", "pitfall 1",
       "using the teacher's argmax (hard labels) instead of its distribution is a pitfall: it throws away the dark knowledge, "
       "such as that token A has 40% and token B 35%",
-      EMPIRICAL, "ref:ch4-reduction",
+      EMPIRICAL, "ref:ch4-sources",
       note="That the argmax discards the other probabilities is plain: teachers with the same argmax give the student the same "
            "target. That this makes a worse student is a prediction about training language models. Not tested: it needs a "
            "trained language model, and the book's language-model chapters are an open issue; chapter 10's MNIST experiments "
