@@ -12,7 +12,8 @@ import kdmath
 from kdmath.derivations import DerivationError, general_limits as gl, verify_for
 from kdmath.derivations._symbols import eps
 
-BUILDERS = [gl.softmax_expansion, gl.soft_loss_limit, gl.zero_temperature_limit]
+BUILDERS = [gl.softmax_expansion, gl.soft_loss_limit, gl.zero_temperature_limit, gl.uniform_limit, gl.soft_gradient_expansion,
+            gl.zero_temperature_soft_term, gl.zero_temperature_gradients]
 
 
 @pytest.mark.parametrize("build", BUILDERS)
@@ -103,6 +104,63 @@ def test_k2_case_falls_out_by_substitution():
 def test_ties_counted_wrong_are_rejected(tied):
     with pytest.raises(DerivationError, match="does not hold"):
         gl._zero_temperature_limit(tied).verify()
+
+
+# -- wrong variants of the uniform limit and of the gradient's expansion -----------------------------
+
+
+@pytest.mark.parametrize("limit", [sp.Integer(1), 1 / (2 * gl.K), sp.Integer(0)], ids=["1", "1/(2K)", "0"])
+def test_wrong_uniform_limit_is_rejected(limit):
+    with pytest.raises(DerivationError, match="does not hold"):
+        gl._uniform_limit(limit).verify()
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        gl.K * gl.centred_gradient_limit(),  # the 1/K dropped (source notes 000 and 003)
+        (gl.z_s[gl.i] - gl.z_t[gl.i]) / gl.K,  # the centring dropped (source note 003, section 1.4)
+        gl.centred_gradient_limit() / 2,
+    ],
+    ids=["dropped-1/K", "uncentred", "half"],
+)
+def test_wrong_gradient_limit_is_rejected(claim):
+    with pytest.raises(DerivationError, match="does not hold"):
+        gl._soft_gradient_expansion(claim).verify()
+
+
+def test_gradient_expansion_with_a_wrong_factor_of_T_is_rejected():
+    # the T^2 on the loss leaves T on the gradient; T^2 on the gradient itself would diverge
+    with pytest.raises(DerivationError, match="does not hold"):
+        gl._soft_gradient_expansion(scale=1 / eps**2).verify()
+
+
+# -- wrong variants of the zero-temperature soft term -----------------------------------------------
+
+_pbar = sp.IndexedBase(r"\bar p", nonnegative=True)
+_M = sp.Symbol("M_s", real=True)
+_r, _g = sp.Symbol("r", nonnegative=True), sp.Symbol("g", positive=True)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"limit": gl.sum_k(_pbar[gl.k] * gl.z_s[gl.k]) - _M},  # the perceptron loss with its sign flipped
+        {"limit": _M - gl.sum_k(gl.z_s[gl.k]) / gl.K},  # the mean logit instead of the teacher's targets
+        {"bound": sp.log(gl.K) + gl.K * _r * sp.exp(-_g / gl.T)},  # a factor of T dropped: no limit
+    ],
+    ids=["sign", "mean-not-targets", "bound-without-T"],
+)
+def test_wrong_zero_temperature_soft_term_is_rejected(kwargs):
+    with pytest.raises(DerivationError, match="does not hold"):
+        gl._zero_temperature_soft_term(**kwargs).verify()
+
+
+@pytest.mark.parametrize("kwargs", [{"scaled_limit": sp.Integer(1)}, {"unscaled_limit": sp.Symbol(r"\bar q_i", nonnegative=True)}],
+                         ids=["scaled-not-zero", "teacher-dropped"])
+def test_wrong_zero_temperature_gradients_are_rejected(kwargs):
+    with pytest.raises(DerivationError, match="does not hold"):
+        gl._zero_temperature_gradients(**kwargs).verify()
 
 
 # -- numeric cross-checks with K = 7 in float64 -------------------------------------------------------

@@ -122,6 +122,20 @@ def test_replicates_take_precedence_over_the_single_record(tmp_path):
         empirical.load_replicates("scratch_vs_distill", "medium", tmp_path)
 
 
+def test_the_committed_run_counts_as_a_replicate_when_its_settings_are_one(tmp_path):
+    rows = {"teacher_errors": 100, "test_errors": {"300": {"3": 100, "8": 140}}}
+    single = dict(sweep(rows["test_errors"]), config=empirical.replicate_settings("temperature_sweep", "medium", 0))
+    write(tmp_path, "temperature_sweep", "medium", single)
+    (tmp_path / "replicates").mkdir()
+    for seed in (1, 2):
+        path = tmp_path / "replicates" / f"temperature_sweep-medium-seed{seed}.json"
+        path.write_text(json.dumps(dict(replicate("temperature_sweep", seed, rows), config={"other": seed})))
+    assert [r["seed"] for r in empirical.load_replicates("temperature_sweep", "medium", tmp_path)] == [0, 1, 2]
+    # a single run with other settings (a different design) is not a replicate
+    write(tmp_path, "temperature_sweep", "medium", dict(single, config={"seeds": [0, 1, 2]}))
+    assert [r["seed"] for r in empirical.load_replicates("temperature_sweep", "medium", tmp_path)] == [1, 2]
+
+
 def test_every_empirical_claim_has_a_stated_test():
     from kdmath.ledger.stated_tests import STATED_TESTS, stated_test
 

@@ -25,6 +25,18 @@ so no relation among them is assumed. What is proved, with :math:`\varepsilon = 
    (classes :math:`1..m` after relabelling, logits :math:`M`; the others :math:`M - g_k` with :math:`g_k > 0`),
    :math:`\sigma_T(z)_i \to [i \le m]/m` as :math:`T \to 0^+`.
 
+4. :func:`uniform_limit` — for every :math:`K`, :math:`\sigma_T(z)_i \to 1/K` as :math:`T \to \infty`.
+
+5. :func:`soft_gradient_expansion` — for every :math:`K`, from 1,
+   :math:`\frac1T(q_i - p_i) = \frac{\varepsilon^2}{K}\big((z_{s,i}-\bar z_s)-(z_{t,i}-\bar z_t)\big) + O(\varepsilon^3)`,
+   so :math:`T(q_i - p_i)` tends to the centred gap over :math:`K`.
+
+6. :func:`zero_temperature_soft_term` — for every :math:`K`, with :math:`\bar p` the teacher's
+   zero-temperature targets (part 3), :math:`|T\,\mathrm{KL}(p\|q) - (\max_j z_{s,j} - \sum_c \bar p_c z_{s,c})|
+   \le T\log K + Kre^{-g/T} \to 0`; and :func:`zero_temperature_gradients`: :math:`T(q_i - p_i) \to 0`,
+   :math:`T\cdot\frac1T(q_i - p_i) \to \bar q_i - \bar p_i`. Their inequalities rest on stated rules
+   (the squeeze of a sum of positive terms, Gibbs' inequality, the weights' bound), named in the steps.
+
 How. Each step is a :class:`~kdmath.derivations.Step` that sympy decides with :math:`K` (and :math:`m`)
 symbolic:
 
@@ -331,3 +343,235 @@ def _zero_temperature_limit(tied=None) -> Derivation:
 def zero_temperature_limit() -> Derivation:
     r""":math:`\sigma_T(z)_i \to [i \in A]/|A|` as :math:`T \to 0^+`, for every K and every number of tied maxima."""
     return _zero_temperature_limit()
+
+
+# --------------------------------------------------------------------------------------------------
+# 4. The uniform limit at infinite temperature
+# --------------------------------------------------------------------------------------------------
+
+
+def _uniform_limit(limit=None) -> Derivation:
+    limit = 1 / K if limit is None else limit
+    x = sp.Symbol("x", real=True)
+    d = Derivation("Infinite-temperature limit of the softmax, for every K")
+    d.add(
+        r"With $\varepsilon = 1/T$, one generic term: $e^{\varepsilon x} \to 1$ as $\varepsilon \to 0^+$ for every real $x$ "
+        r"[sympy decides the limit].",
+        sp.Limit(sp.exp(eps * x), eps, 0, "+"),
+        1,
+    )
+    d.add(
+        r"The normaliser: $\sum_{k=1}^K e^{\varepsilon z_k} \to \sum_{k=1}^K 1 = K$ "
+        f"[sympy evaluates the limits and the sum of a constant with K symbolic; swapping limit and sum: {RULE_LIM}].",
+        sum_k(sp.Limit(sp.exp(eps * z[k]), eps, 0, "+")),
+        K,
+    )
+    d.add(
+        r"The quotient: $q_i = e^{\varepsilon z_i}\big/\sum_k e^{\varepsilon z_k} \to 1/K$, the limit of the numerator over "
+        f"that of the denominator, which is $K \\ge 1$, not 0 [sympy decides the limit of each; {RULE_LIM}].",
+        sp.Limit(sp.exp(eps * z[i]), eps, 0, "+") / sum_k(sp.Limit(sp.exp(eps * z[k]), eps, 0, "+")),
+        limit,
+    )
+    return d
+
+
+def uniform_limit() -> Derivation:
+    r""":math:`\sigma_T(z)_i \to 1/K` as :math:`T \to \infty`, for every K."""
+    return _uniform_limit()
+
+
+# --------------------------------------------------------------------------------------------------
+# 5. The soft-target gradient at high temperature
+# --------------------------------------------------------------------------------------------------
+
+
+def centred_gradient_limit(student=z_s, teacher=z_t, index=i, n=K):
+    r"""The claimed limit :math:`\frac1K\big((z_{s,i}-\bar z_s)-(z_{t,i}-\bar z_t)\big)` of :math:`T(q_i - p_i)`."""
+    return ((student[index] - mean(student)) - (teacher[index] - mean(teacher))) / n
+
+
+def _soft_gradient_expansion(claim=None, scale=None) -> Derivation:
+    claim = centred_gradient_limit() if claim is None else claim
+    scale = 1 / eps if scale is None else scale  # T, the factor that the T^2 on the loss leaves on the gradient
+    d = Derivation("High-temperature expansion of the soft-target gradient, for every K")
+    m_s, m_t = sp.symbols("m_s m_t", nonnegative=True)
+    q_i = second_order_softmax(z_s[i], mean(z_s), m_s)
+    p_i = second_order_softmax(z_t[i], mean(z_t), m_t)
+    leading = claim * eps**2
+    d.add(
+        r"The gradient of the soft term is $\frac1T(q_i - p_i)$ (chapter 2). With $q_i$ and $p_i$ expanded to second order "
+        r"(the softmax expansion, proved for every K in chapter 3; $m_s, m_t$ the second moments of the centred logits): "
+        r"$\frac1T(q_i - p_i) = \frac{\varepsilon^2}{K}\big((z_{s,i}-\bar z_s)-(z_{t,i}-\bar z_t)\big) + O(\varepsilon^3)$, "
+        r"so the unscaled gradient is of order $1/T^2$ [sympy decides the series for every K; the means are Sums].",
+        eps * (q_i - p_i),
+        leading + sp.O(eps**3),
+        "~",
+    )
+    d.add(
+        r"Scaled by $T^2$ (the loss $T^2\,\mathrm{KL}$): $T(q_i - p_i) = \frac1K\big((z_{s,i}-\bar z_s)-(z_{t,i}-\bar z_t)\big) "
+        r"+ O(\varepsilon)$, of order 1 [sympy decides the series for every K].",
+        scale * (q_i - p_i),
+        claim + sp.O(eps),
+        "~",
+    )
+    _sum_step(
+        d,
+        r"The limit as $T \to \infty$ is that constant, whose components sum to 0 like those of $q - p$ "
+        r"(stated rule, not checked: a function $A + O(\varepsilon)$ tends to $A$ as $\varepsilon \to 0$); summing over $i$",
+        sp.Sum(claim.subs(i, k), (k, 1, K)),
+        0,
+    )
+    return d
+
+
+def soft_gradient_expansion() -> Derivation:
+    r""":math:`T(q_i - p_i) = \frac1K((z_{s,i}-\bar z_s)-(z_{t,i}-\bar z_t)) + O(1/T)`, every K."""
+    return _soft_gradient_expansion()
+
+
+# --------------------------------------------------------------------------------------------------
+# 6. The soft term and its gradients at zero temperature
+# --------------------------------------------------------------------------------------------------
+
+RULE_SQUEEZE = ("stated rule, not checked: a sum of K positive terms lies between its largest term and K times it; "
+                "and Gibbs' inequality, 0 <= H(p) <= log K")
+RULE_WEIGHTS = ("stated rule, not checked: p_k - p̄_k is <= 0 on the tied maxima and >= 0 off them, the differences sum "
+                "to 0, and every M_s - z_{s,k} lies in [0, r], so |Σ_k (p_k - p̄_k)(M_s - z_{s,k})| <= r Σ_{k off A} p_k; "
+                "and e^{-g_k/T} <= e^{-g/T} for g the smallest gap")
+
+
+def perceptron_limit(student=z_s, pbar=None):
+    r"""The claimed limit :math:`\max_j z_{s,j} - \sum_c \bar p_c z_{s,c}` of :math:`T\,\mathrm{KL}(p\|q)` (``M_s`` for the max)."""
+    pbar = sp.IndexedBase(r"\bar p", nonnegative=True) if pbar is None else pbar
+    M_s = sp.Symbol("M_s", real=True)
+    return M_s - sum_k(pbar[k] * student[k])
+
+
+def _zero_temperature_soft_term(limit=None, bound=None) -> Derivation:
+    M_s, ell = sp.symbols("M_s ell_s", real=True)
+    S_s, a = sp.symbols("S_s a", positive=True)  # the student's normaliser; a = T log K
+    r, R = sp.symbols("r R", nonnegative=True)
+    t_in, s_in, t_out, s_out = sp.symbols("t s t' s'", nonnegative=True)
+    n = sp.Symbol("n", integer=True, nonnegative=True)
+    g_min = sp.Symbol("g", positive=True)
+    zi = sp.Symbol("z_{s,i}", real=True)
+    p = sp.IndexedBase("p", nonnegative=True)
+    pbar = sp.IndexedBase(r"\bar p", nonnegative=True)
+    limit = perceptron_limit(z_s, pbar) if limit is None else limit
+    bound = T * sp.log(K) + K * r * sp.exp(-g_min / T) if bound is None else bound
+    d = Derivation("Zero-temperature limit of the soft term T KL(p||q), with its bound, for every K")
+    d.add(
+        r"One class: with $q_i = e^{z_{s,i}/T}/S_s$ and $\ell_s = T\log S_s$, $-T\log q_i = \ell_s - z_{s,i}$ "
+        r"[sympy decides it].",
+        -T * sp.log(sp.exp(zi / T) / S_s),
+        T * sp.log(S_s) - zi,
+    )
+    _sum_step(
+        d,
+        r"Weighted by $p_k$ and summed, with $M_s = \max_j z_{s,j}$: "
+        r"$T\,\mathrm{KL}(p\|q) = T\sum_k p_k\log p_k + (\ell_s - M_s)\sum_k p_k + \sum_k p_k(M_s - z_{s,k})$, "
+        r"that is $-TH(p) + (\ell_s - M_s) + \sum_k p_k(M_s - z_{s,k})$ since $\sum_k p_k = 1$",
+        sum_k(p[k] * T * sp.log(p[k])) + sum_k(p[k] * (ell - z_s[k])),
+        T * sum_k(p[k] * sp.log(p[k])) + (ell - M_s) * sum_k(p[k]) + sum_k(p[k] * (M_s - z_s[k])),
+    )
+    d.add(
+        r"The student's log-normaliser: $e^{M_s/T} \le S_s \le Ke^{M_s/T}$, so $M_s \le \ell_s \le M_s + T\log K$ "
+        f"[sympy decides $T\\log(Ke^{{M_s/T}}) = M_s + T\\log K$; {RULE_SQUEEZE}].",
+        T * sp.log(K * sp.exp(M_s / T)),
+        M_s + T * sp.log(K),
+    )
+    d.add(
+        r"The first two terms: with $-TH(p) = -a s$ and $\ell_s - M_s = a t$, $s, t \in [0, 1]$, $a = T\log K$, "
+        r"their sum is at most $a$: $a - (at - as) = a(t' + s) \ge 0$ with $t' = 1 - t$ [sympy decides the sign].",
+        a * (t_out + s_in),
+        0,
+        ">=",
+    )
+    d.add(
+        r"and at least $-a$: $a + (at - as) = a(t + s') \ge 0$ with $s' = 1 - s$ [sympy decides the sign].",
+        a * (t_in + s_out),
+        0,
+        ">=",
+    )
+    _sum_step(
+        d,
+        r"The last term against its limit: $\sum_k p_k(M_s - z_{s,k}) - \sum_k\bar p_k(M_s - z_{s,k}) = "
+        r"\sum_k(p_k - \bar p_k)(M_s - z_{s,k})$, at most $r\sum_{k\notin A}p_k$ in size, with $r = \max_j z_{s,j} - \min_j z_{s,j}$ "
+        f"({RULE_WEIGHTS})",
+        sum_k(p[k] * (M_s - z_s[k])) - sum_k(pbar[k] * (M_s - z_s[k])),
+        sum_k((p[k] - pbar[k]) * (M_s - z_s[k])),
+    )
+    d.add(
+        r"With the teacher's classes relabelled as in part 3 ($m = 1 + n$ tied maxima, $R = \sum_{k>m}e^{-g_k/T}$), "
+        r"$\sum_{k\notin A}p_k = R/(m + R) \le R \le Ke^{-g/T}$: the first inequality, $R - R/(1 + n + R) \ge 0$ "
+        f"[sympy decides the sign; the last inequality: {RULE_WEIGHTS}].",
+        R - R / (1 + n + R),
+        0,
+        ">=",
+    )
+    _sum_step(
+        d,
+        r"The limit, since $\sum_k\bar p_k = 1$: $\sum_k\bar p_k(M_s - z_{s,k}) = M_s - \sum_c\bar p_c z_{s,c}$, "
+        r"the perceptron loss on the teacher's zero-temperature targets",
+        sum_k(pbar[k] * (M_s - z_s[k])),
+        M_s * sum_k(pbar[k]) - sum_k(pbar[k] * z_s[k]),
+    )
+    d.add(
+        r"Adding up: $\big|T\,\mathrm{KL}(p\|q) - (M_s - \sum_c\bar p_c z_{s,c})\big| \le T\log K + Kre^{-g/T}$, and that "
+        r"bound tends to 0 as $T \to 0^+$ for every $K$, $r$ and $g > 0$ [sympy decides the limit with K symbolic; "
+        r"the triangle inequality is a stated rule, not checked].",
+        sp.Limit(bound, T, 0, "+"),
+        0,
+    )
+    d.add(
+        r"So $T\,\mathrm{KL}(p\|q) \to M_s - \sum_c\bar p_c z_{s,c}$ when $\sum_c \bar p_c = 1$ [sympy decides the "
+        r"identity of the limit with the claim].",
+        M_s * sum_k(pbar[k]) - sum_k(pbar[k] * z_s[k]),
+        limit + M_s * (sum_k(pbar[k]) - 1),
+    )
+    return d
+
+
+def zero_temperature_soft_term() -> Derivation:
+    r""":math:`T\,\mathrm{KL}(p\|q) \to \max_j z_{s,j} - \sum_c\bar p_c z_{s,c}` as :math:`T \to 0^+`, with its bound, every K."""
+    return _zero_temperature_soft_term()
+
+
+def _zero_temperature_gradients(scaled_limit=None, unscaled_limit=None) -> Derivation:
+    scaled_limit = 0 if scaled_limit is None else scaled_limit
+    qbar, pbar = sp.Symbol(r"\bar q_i", nonnegative=True), sp.Symbol(r"\bar p_i", nonnegative=True)
+    x = sp.Symbol("x", real=True)
+    unscaled_limit = qbar - pbar if unscaled_limit is None else unscaled_limit
+    d = Derivation("Zero-temperature limits of the soft term's gradients, for every K")
+    d.add(
+        r"By part 3, for every K, $q_i \to \bar q_i$ and $p_i \to \bar p_i$ as $T \to 0^+$ (the zero-temperature targets "
+        r"of the student and the teacher). The $T^2$-scaled gradient $T(q_i - p_i)$ tends to $0\cdot(\bar q_i - \bar p_i) = 0$ "
+        f"[sympy decides the limit of $T$; {RULE_LIM}].",
+        sp.Limit(T, T, 0, "+") * (qbar - pbar),
+        scaled_limit,
+    )
+    d.add(
+        r"The unscaled gradient $\frac1T(q_i - p_i)$, multiplied by $T$, is $q_i - p_i$ [sympy decides it] ...",
+        T * (x / T),
+        x,
+    )
+    d.add(
+        r"... which tends to $\bar q_i - \bar p_i$, the perceptron update on the teacher's argmax "
+        f"[{RULE_LIM}; sympy checks the difference of the limits].",
+        qbar - pbar,
+        unscaled_limit,
+    )
+    qb, pb = sp.IndexedBase(r"\bar q", nonnegative=True), sp.IndexedBase(r"\bar p", nonnegative=True)
+    _sum_step(
+        d,
+        r"Over the K classes the update $\bar q - \bar p$ sums to $\sum_k\bar q_k - \sum_k\bar p_k = 1 - 1 = 0$: it moves "
+        r"no probability in total",
+        sum_k(qb[k] - pb[k]),
+        sum_k(qb[k]) - sum_k(pb[k]),
+    )
+    return d
+
+
+def zero_temperature_gradients() -> Derivation:
+    r""":math:`T(q_i - p_i) \to 0` and :math:`T\cdot\frac1T(q_i - p_i) \to \bar q_i - \bar p_i` as :math:`T \to 0^+`, every K."""
+    return _zero_temperature_gradients()

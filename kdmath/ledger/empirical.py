@@ -188,10 +188,19 @@ def paired_interval(differences: list[float]) -> PairedInterval:
     return PairedInterval(n, mean, mean - half, mean + half, detectable)
 
 
+def replicate_settings(experiment: str, config: str, seed: int) -> dict:
+    """The settings of replicate ``seed`` of ``experiment``'s named ``config`` (as ``run_experiment(seed=...)`` sets them)."""
+    from ..experiments import EXPERIMENTS
+
+    settings = EXPERIMENTS[experiment].configs[config]
+    return {**settings, "seed": seed, **({"seeds": [seed]} if "seeds" in settings else {})}
+
+
 def load_replicates(experiment: str, config: str, results_dir: str | os.PathLike | None = None) -> list[dict]:
-    """The sample a stated test reads: the replicates ``replicates/<experiment>-<config>-seed<N>.json`` if
-    any are committed (in the order of their seeds), else the single record ``<experiment>-<config>.json``,
-    else nothing."""
+    """The sample a stated test reads, in the order of the seeds: the replicates
+    ``replicates/<experiment>-<config>-seed<N>.json``, together with the single record
+    ``<experiment>-<config>.json`` when its settings are those of a replicate whose seed is not among them
+    (the committed run is then one replicate, not a copy of one)."""
     directory = default_results_dir() if results_dir is None else Path(results_dir)
     found = []
     for path in (directory / "replicates").glob(f"{experiment}-{config}-seed*.json"):
@@ -199,13 +208,18 @@ def load_replicates(experiment: str, config: str, results_dir: str | os.PathLike
         if record.get("experiment") != experiment or record.get("config_name") != config:
             raise ValueError(f"replicate {path.name} holds {record.get('experiment')}-{record.get('config_name')}")
         found.append(record)
-    if found:
-        seeds = [record["seed"] for record in found]
-        if len(set(seeds)) != len(seeds):
-            raise ValueError(f"the replicates of {experiment}-{config} repeat a seed: {sorted(seeds)}")
-        return sorted(found, key=lambda record: record["seed"])
+    seeds = [record["seed"] for record in found]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"the replicates of {experiment}-{config} repeat a seed: {sorted(seeds)}")
     single = load_all_records(directory).get((experiment, config))
-    return [single] if single is not None else []
+    if single is not None and single["seed"] not in seeds:
+        try:
+            is_replicate = single["config"] == replicate_settings(experiment, config, single["seed"])
+        except KeyError:  # an experiment or configuration this kdmath does not define
+            is_replicate = False
+        if is_replicate or not found:
+            found.append(single)
+    return sorted(found, key=lambda record: record["seed"])
 
 
 def _judge(differences: list[float]) -> tuple[str, str]:

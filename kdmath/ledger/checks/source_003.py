@@ -835,3 +835,16 @@ def on_policy_prefixes_003() -> Finding:
         f"trains, are at total variation {fmt(off_policy_gap, 2)} from the student's own; {rollouts:,} student rollouts, {length} "
         f"sequential student steps each (the extra cost), reproduce the student's distribution (distance {below(on_policy_gap, 0.01, otherwise='.3f')})",
     )
+
+
+def alpha_on_soft_term() -> Finding:
+    """003 §1.3 and 004 §4 weight the soft term by alpha: (1 - alpha) CE + alpha T^2 KL, the book's kd_loss at alpha."""
+    z_s, z_t = _random_logits((16, 5), seed=34), _random_logits((16, 5), seed=35)
+    y = torch.arange(16) % 5
+    worst = 0.0
+    for alpha in (0.1, 0.5, 0.9):
+        T = 3.0
+        theirs = (1 - alpha) * hard_cross_entropy(z_s, y) + alpha * T**2 * kl_divergence(z_s, z_t, T=T)
+        worst = max(worst, abs(theirs.item() - kd_loss(z_s, z_t, y, T=T, alpha=alpha).item()))
+    return verified_if(worst < 1e-12, "(1 - alpha) CE + alpha T^2 KL equals kdmath.kd_loss at the same alpha: largest difference "
+                                      f"{below(worst, 1e-12, otherwise='.1e')}")

@@ -99,21 +99,6 @@ def distillation_generalization_bound() -> Finding:
     )
 
 
-def progressive_bound_vacuous() -> Finding:
-    """004 Theorem 7: L_S <= L_T + k eps_step, with eps_step the per-step increase: a telescoping sum."""
-    generator = torch.Generator().manual_seed(33)
-    losses = torch.cumsum(torch.rand(6, generator=generator, dtype=F64), 0)  # any chain T, TA_1, ..., S
-    steps = losses[1:] - losses[:-1]
-    eps_step = steps.max().item()
-    k = len(steps)
-    holds = losses[-1].item() <= losses[0].item() + k * eps_step + 1e-12
-    return Finding(
-        VACUOUS if holds else FALSE,
-        "with eps_step the largest per-step increase in loss, L_S - L_T is a sum of k such steps, so the bound holds "
-        "for every chain of models whatever they are: it restates the definition of eps_step",
-    )
-
-
 def progressive_optimal_steps() -> Finding:
     """004 Theorem 7: k* = O(log |T|/|S|) is "optimal". Minimising its own bound gives k = 0."""
     eps_step, L_T = 0.05, 1.0

@@ -100,7 +100,8 @@ MAP = (
     # §4
     not_a_claim("L95.1-L96", "4.", HEADING, "headings of §4 and §4.1"),
     claim("L97.1", "The teacher's softmax provides a richer", "003-dark-knowledge"),
-    claim("L97.2-L97.3", "For C classes, the ground truth gives", "003-bits"),
+    claim("L97.2", "For C classes, the ground truth gives", "003-bits"),
+    claim("L97.3", "The teacher's full distribution (with relative", "003-times-C"),
     not_a_claim("L98", "4.2 Label Smoothing Connection", HEADING, "section heading"),
     claim("L99-L101.1", "Training with hard labels + teacher soft targets", "003-label-smoothing"),
     claim("L101.2", "This encodes domain-specific prior knowledge.", "003-dark-knowledge"),

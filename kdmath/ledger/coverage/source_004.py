@@ -5,8 +5,8 @@ garbled), nine numbered "theorems", feature-, relation-, progressive- and self-d
 sections, a table of temperatures and a summary table that repeats earlier formulas.
 
 Theorem 7 counts $k$ twice over: its statement says "$k$ intermediate models" (L229), so $k + 1$
-distillation steps, while its proof says "after $k$ steps" (L241). Its bound is registered both as
-the ledger first read it, with $k$ steps (004-thm7-bound), and as written (004-thm7-as-written).
+distillation steps, while its proof says "after $k$ steps" (L241). Its bound is registered once, as
+written (004-thm7-as-written).
 """
 
 from . import DEFINITION, DUPLICATE, HEADING, QUESTION, REFERENCE, claim, not_a_claim
@@ -78,7 +78,7 @@ MAP = (
     not_a_claim("L217-L221", "---", HEADING, "a rule and the headings 'Progressive Distillation', 'Mathematical Framework'"),
     claim("L223", "For large teacher-student gap", "004-ta-advice"),
     not_a_claim("L225", "$$T \\to TA_1 \\to TA_2", DEFINITION, "draws the chain of teacher, assistants and student"),
-    claim("L227-L233", "**Theorem 7 (Progressive Distillation Bound):**", "004-thm7-bound", "004-thm7-as-written"),
+    claim("L227-L233", "**Theorem 7 (Progressive Distillation Bound):**", "004-thm7-as-written"),
     claim("L235-L237", "**Optimal number of steps:**", "004-thm7-optimal"),
     not_a_claim("L239", "**Proof:**", HEADING, "heads the proof of Theorem 7's optimum"),
     claim("L241-L243", "If each step has compression ratio", "004-thm7-steps"),
