@@ -433,11 +433,11 @@ def soft_gradient_expansion() -> Derivation:
 # 6. The soft term and its gradients at zero temperature
 # --------------------------------------------------------------------------------------------------
 
-RULE_SQUEEZE = ("stated rule, not checked: a sum of K positive terms lies between its largest term and K times it; "
-                "and Gibbs' inequality, 0 <= H(p) <= log K")
-RULE_WEIGHTS = ("stated rule, not checked: p_k - p̄_k is <= 0 on the tied maxima and >= 0 off them, the differences sum "
-                "to 0, and every M_s - z_{s,k} lies in [0, r], so |Σ_k (p_k - p̄_k)(M_s - z_{s,k})| <= r Σ_{k off A} p_k; "
-                "and e^{-g_k/T} <= e^{-g/T} for g the smallest gap")
+RULE_SQUEEZE = (r"stated rule, not checked: a sum of K positive terms lies between its largest term and K times it; "
+                r"and Gibbs' inequality, $0 \le H(p) \le \log K$")
+RULE_WEIGHTS = (r"stated rule, not checked: $p_k - \bar p_k \le 0$ on the tied maxima and $\ge 0$ off them, the differences "
+                r"sum to 0, and every $M_s - z_{s,k}$ lies in $[0, r]$, so the sum is at most $r\sum_{k\notin A}p_k$ in size; "
+                r"and $e^{-g_k/T} \le e^{-g/T}$ for $g$ the smallest gap")
 
 
 def perceptron_limit(student=z_s, pbar=None):

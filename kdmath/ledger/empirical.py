@@ -248,7 +248,7 @@ def assess(claim_id: str, results_dir: str | os.PathLike | None = None) -> Outco
     judged = {group: _judge(differences) for group, differences in groups.items()}
     statuses = {status for status, _ in judged.values()}
     status = statuses.pop() if len(statuses) == 1 else MIXED if {SUPPORTED, CONTRADICTED} <= statuses else INCONCLUSIVE
-    evidence = "; ".join(f"{group}: {s}, {text}" if group else f"{s}, {text}" for group, (s, text) in judged.items())
+    evidence = "; ".join(f"{group}: {s}, {text}" if group else text for group, (s, text) in judged.items())
     matters = "" if test.effect_errors is None else f" (the effect that matters: {fmt(test.effect_errors, 0)} errors)"
     return Outcome(claim_id, test.experiment, status, test.config, evidence + matters)
 
