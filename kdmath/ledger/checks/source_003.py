@@ -109,13 +109,30 @@ def example2_scaled_gradient() -> Finding:
 
 
 def sign_of_update() -> Finding:
-    """003 practice problem 2 ends on the right reading: descent along -(q - p) lowers the KL."""
+    """003 practice problem 2 ends on: a positive q_i - p_i gives a positive gradient, and descent lowers q_i.
+
+    The gradient's sign is right (it is T(q - p)), and in the problem's numbers descent lowers every
+    over-weighted probability; but in general a descent step lowers the logit z_{s,i}, not q_i: when other
+    logits fall further, q_i rises.
+    """
     T = 4.0
     z_t, z_s = logits_for([0.4, 0.35, 0.25], T), logits_for([0.5, 0.3, 0.2], T)
     gradient = kd_grad(z_s, z_t, T=T, alpha=1.0, reduction="sum")
-    before = kl_divergence(z_s, z_t, T=T, reduction="sum").item()
-    after = kl_divergence(z_s - 0.5 * gradient, z_t, T=T, reduction="sum").item()
-    return verified_if(after < before, f"one descent step lowers KL(p || q) from {fmt(before, 5)} to {fmt(after, 5)}")
+    over = softmax_t(z_s, T) > softmax_t(z_t, T)
+    stepped = softmax_t(z_s - 0.01 * gradient, T)
+    holds_here = bool((gradient[over] > 0).all() and (stepped[over] < softmax_t(z_s, T)[over]).all())
+    # a counterexample: q = (0.8, 0.15, 0.05) over-weights class 2 against p = (0.1, 0.14, 0.76), at T = 1
+    q, p = torch.tensor([0.8, 0.15, 0.05], dtype=F64), torch.tensor([0.1, 0.14, 0.76], dtype=F64)
+    z_q, z_p = logits_for(q, 1.0), logits_for(p, 1.0)
+    step = kd_grad(z_q, z_p, T=1.0, alpha=1.0, reduction="sum")
+    rise = (softmax_t(z_q - 0.01 * step, 1.0)[1] - q[1]).item()
+    return verified_if(
+        holds_here and rise < 0,
+        f"in problem 2's numbers a descent step lowers each over-weighted probability; but for q = (0.8, 0.15, 0.05), "
+        f"p = (0.1, 0.14, 0.76) at T = 1, q_2 > p_2 and a descent step of 0.01 raises q_2 by {fmt(rise, 6)}: "
+        "descent lowers the logit z_2, and the KL, not the probability",
+        rise=rise,
+    )
 
 
 def practice_problem2_total() -> Finding:

@@ -121,7 +121,10 @@ CLAIMS: tuple[Claim, ...] = (
       correction="The total gradient is the vector the check prints; the note's third component inherits a mis-rounded probability."),
     C("003-pp2-sign", "003", "practice problem 2",
       r"after some confusion: a positive $p_s - p_t$ gives a positive gradient, and descent lowers $p_s$",
-      VERIFIED, "ref:ch2-sources", checks.sign_of_update),
+      CORRECTED, "ref:ch2-sources", checks.sign_of_update,
+      correction=r"A positive $p_s(i) - p_t(i)$ gives a positive gradient, and descent lowers the logit $z_{s,i}$ and the KL; "
+                 r"the probability $p_s(i)$ itself can rise, when the other logits fall further (the check's counterexample). "
+                 r"In problem 2's numbers it does fall."),
     C("003-car-example", "003", "§1.1", "a teacher's output for a car image: (0.7, 0.2, 0.08, 0.01, 0.01) over car, truck, bus, bicycle, pedestrian",
       VERIFIED, "ref:ch5-example-1", checks.car_example_distribution),
     C("003-llm-loss", "003", "§5.2", "the LLM distillation loss is the per-position loss, averaged over all positions",
