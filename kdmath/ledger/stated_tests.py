@@ -134,8 +134,8 @@ STATED_TESTS: tuple[StatedTest, ...] = (
                "scratch_vs_distill", statistic=scratch_minus_distilled),
     StatedTest("003-variance",
                "Tested through its consequence: a student trained on 3% of MNIST (1,800 images) on the teacher's soft "
-               "targets (T = 20) ends with fewer test errors than the same network on the labels. Lower variance and "
-               "a smoother landscape themselves are not measured.",
+               "targets (T = 20) ends with fewer test errors than the same network on the labels. The variance itself "
+               "is not measured.",
                "50 errors of 10,000", 50, "800-800 students sharing the seed and the 1,800 images; " + _MNIST_DIFF,
                "soft_targets_regularizer", statistic=hard_minus_soft),
     StatedTest("002-use-both",

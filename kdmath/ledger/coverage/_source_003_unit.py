@@ -108,7 +108,7 @@ MAP = (
     not_a_claim("L102", "4.3 Variance Reduction", HEADING, "section heading"),
     claim("L103.1-L103.2", "Teacher predictions p_t are lower-variance", "003-variance"),
     not_a_claim("L104", "4.4 Optimization Landscape Smoothing", HEADING, "section heading"),
-    claim("L105.1-L105.2", "The student's loss landscape with soft targets", "003-variance"),
+    claim("L105.1-L105.2", "The student's loss landscape with soft targets", "003-landscape"),
     # §5
     not_a_claim("L106.1-L107", "5.", HEADING, "headings of §5 and §5.1"),
     claim("L108", "- Gigantic teacher: Running the teacher", "003-teacher-flops"),
