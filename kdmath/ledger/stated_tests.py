@@ -173,6 +173,10 @@ STATED_TESTS: tuple[StatedTest, ...] = (
                "more than a feature-matching loss does.",
                "0.5 points of accuracy", None, "RKD against FitNet hints, two student widths, 5 seeds",
                why_not_run="no experiment trains feature or relation losses yet"),
+    StatedTest("003-llm-T",
+               "Distilling a language model, the temperature with the lowest validation loss of the student, among 1 to "
+               "20, lies in [2, 10], with the best inside the range beating the best outside it.",
+               "0.02 nats per token", None, "a sweep of T on one teacher and student, 5 seeds", why_not_run=_LM),
     StatedTest("003-pitfall-hard-labels",
                "A language-model student trained on the teacher's argmax tokens has a higher validation loss than one "
                "trained on the teacher's full distributions.",

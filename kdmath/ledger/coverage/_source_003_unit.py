@@ -131,7 +131,7 @@ MAP = (
     claim("L121.3", "Using only the teacher's argmax (hard label)", "003-pitfall-hard-labels"),
     claim("L122.1", "⚠️ Pitfall 2: Setting the distillation temperature", "003-medium-T"),
     claim("L122.2", "Low T makes the teacher's distribution nearly", "003-softmax-limits-zero", "003-temperature-reveals"),
-    claim("L122.3", "The optimal T is usually 2-10 for LLM", "003-medium-T"),
+    claim("L122.3", "The optimal T is usually 2-10 for LLM", "003-llm-T"),
     claim("L123.1-L123.3", "⚠️ Pitfall 3: Distilling only on the final", "003-pitfall-layers"),
     # key terms
     not_a_claim("L124-L136", "Key Terms", HEADING, "the list of key terms: titles of the unit's parts, asserting nothing"),
