@@ -38,7 +38,7 @@ def _ratio_to_soft_gradient(approximation, z, v, T) -> float:
 def gradient_limit_000() -> Finding:
     """000: dC/dz_i ~ (1/T^2)(z_i - v_i - mean(z - v)); the true coefficient is 1/(n T^2)."""
     z, v = _random_logits((6,), seed=13), _random_logits((6,), seed=14)
-    n, T = 6, 1e4
+    T = 1e4  # n = 6 classes
     ratio = _ratio_to_soft_gradient((z - v - (z - v).mean()) / T**2, z, v, T)
     return verified_if(abs(ratio - 1) < 1e-2, f"the note's approximation over the gradient is {fmt(ratio, 3)} at T = 10^4, n = 6", ratio=ratio)
 
