@@ -119,7 +119,8 @@ def test_the_wheel_holds_every_package_and_the_committed_records(colab_runs):
         names = set(wheel.namelist())
     for init in (ROOT / "kdmath").rglob("__init__.py"):
         assert init.relative_to(ROOT).as_posix() in names, f"{init.parent.name} is missing from pyproject's packages"
-    records = sorted(p.name for p in (ROOT / "results").glob("*.json"))
+    records = sorted(p.relative_to(ROOT / "results").as_posix() for p in (ROOT / "results").rglob("*.json"))
+    assert any(name.startswith("replicates/") for name in records)  # the stated tests' samples travel too
     assert records and all(f"kdmath/records/{name}" in names for name in records)
 
 
