@@ -197,7 +197,7 @@ def test_claims_ledger_page(server, browser):
         else:
             assert row["experiment_outcome"] == {"experiment": outcome.experiment, "config": outcome.config,
                                                  "status": outcome.status, "evidence": outcome.evidence}, row
-            assert f"Experiment {outcome.experiment}, its {outcome.config} run: {outcome.status}" in text
+            assert f"Experiment {outcome.experiment}, its {outcome.config} configuration: {outcome.status}" in text
 
 
 def test_claims_ledger_sets_only_formulas_as_math(server, browser):

@@ -291,7 +291,7 @@ class ClaimsLedger(_LedgerDirective):
                 stated.append(self._paragraph(f"**Not run:** it needs {test.why_not_run}.", "ledger-not-run"))
             fields += _field("Stated test", *stated)
         if outcome is not None:
-            run = f"its {outcome.config} run" if outcome.config else "no run committed yet"
+            run = f"its {outcome.config} configuration" if outcome.config else "no run committed yet"
             line = nodes.paragraph(classes=["ledger-outcome"])
             line += nodes.Text("Experiment ")
             line += nodes.literal(outcome.experiment, outcome.experiment)
