@@ -122,6 +122,11 @@ def write_json(payload: dict, path: Path) -> None:
             os.remove(temporary)
 
 
+def with_seed(settings: dict, seed: int) -> dict:
+    """The settings of replicate ``seed``: ``seed`` replaced, and a list ``seeds``, where there is one, made ``[seed]``."""
+    return {**settings, "seed": seed, **({"seeds": [seed]} if "seeds" in settings else {})}
+
+
 def run_experiment(
     name: str,
     config: str | dict = "quick",
@@ -155,7 +160,7 @@ def run_experiment(
     if seed is not None:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-        settings = {**settings, "seed": seed, **({"seeds": [seed]} if "seeds" in settings else {})}
+        settings = with_seed(settings, seed)
     device = torch.device(device) if device is not None else default_device()
     mnist = load_mnist(data_dir)
     context = Context(

@@ -190,10 +190,9 @@ def paired_interval(differences: list[float]) -> PairedInterval:
 
 def replicate_settings(experiment: str, config: str, seed: int) -> dict:
     """The settings of replicate ``seed`` of ``experiment``'s named ``config`` (as ``run_experiment(seed=...)`` sets them)."""
-    from ..experiments import EXPERIMENTS
+    from ..experiments import EXPERIMENTS, with_seed
 
-    settings = EXPERIMENTS[experiment].configs[config]
-    return {**settings, "seed": seed, **({"seeds": [seed]} if "seeds" in settings else {})}
+    return with_seed(EXPERIMENTS[experiment].configs[config], seed)
 
 
 def load_replicates(experiment: str, config: str, results_dir: str | os.PathLike | None = None) -> list[dict]:
