@@ -15,6 +15,7 @@ built.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import subprocess
 import sys
@@ -186,8 +187,11 @@ def test_about_and_status_pages_render_their_directives():
     assert "kdbook-citation" in about and "@misc{kdbook," in text
     assert f"url     = {{{_config()['repository']['url']}}}" in text
     status = (SITE / "book" / "status.html").read_text(encoding="utf-8")
-    for header in ("Document", "Modified", "Method", "Run Time (s)", "Status"):  # {nb-exec-table}
+    for header in ("Chapter", "Seconds", "Threads", "Machine", "Stored"):  # {chapter-run-times}
         assert f"<p>{header}</p>" in status, header
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        record = json.loads(notebook.read_text(encoding="utf-8"))["metadata"]["kdbook"]["execution"]
+        assert f"<p>{record['seconds']:.0f}</p>" in status and f"<p>{record['date']}</p>" in status, notebook.name
     for name in ("Python", "torch", "kdmath", "sphinx"):
         assert f"<p>{name}</p>" in status, name
 
