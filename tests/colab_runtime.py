@@ -14,8 +14,9 @@ and nothing of this repository. The simulation gives each chapter the same:
   beside it and an empty home directory;
 - **the install cell, live**: it must name the repository of ``_config.yml``; the simulation then
   points it at the wheel and checks afterwards that the cell is what installed kdmath;
-- **data as on Colab**: through ``load_mnist(download=True)``, from a mirror that the test serves
-  on 127.0.0.1 (``KDBOOK_MNIST_MIRRORS``), verified by checksum;
+- **data as on Colab**: through ``load_mnist(download=True)`` and ``load_shakespeare(download=True)``,
+  from mirrors that the test serves on 127.0.0.1 (``KDBOOK_MNIST_MIRRORS``,
+  ``KDBOOK_SHAKESPEARE_MIRRORS``), verified by checksum;
 - **the second numeric path** (:data:`SECOND_NUMERIC_PATH`): the kernel runs PyTorch's scalar
   kernels on one thread and NumPy's BLAS on other kernels, so an output that depends on the CPU
   differs here first.
@@ -44,6 +45,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+SHARED_SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare"
 KERNEL_NAME = "kdbook-colab"
 
 # The numeric path the simulated runtime computes on: PyTorch's portable scalar kernels instead of
@@ -191,7 +193,9 @@ class ChapterRun:
     installed_from: str | None
 
 
-def run_notebook(runtime: Runtime, notebook: Path, workdir: Path, mirror: str | None) -> ChapterRun:
+def run_notebook(
+    runtime: Runtime, notebook: Path, workdir: Path, mirror: str | None, shakespeare_mirror: str | None = None
+) -> ChapterRun:
     """Execute ``notebook`` with nbval in a fresh simulated runtime under ``workdir``."""
     layer = fresh_layer(runtime, workdir / "env")
     content, home = workdir / "content", workdir / "home"
@@ -210,6 +214,8 @@ def run_notebook(runtime: Runtime, notebook: Path, workdir: Path, mirror: str | 
     )
     if mirror is not None:
         env["KDBOOK_MNIST_MIRRORS"] = mirror
+    if shakespeare_mirror is not None:
+        env["KDBOOK_SHAKESPEARE_MIRRORS"] = shakespeare_mirror
     command = [
         sys.executable, "-m", "pytest", copy.name, "--nbval", f"--nbval-kernel-name={KERNEL_NAME}",
         f"--nbval-sanitize-with={ROOT / 'tests' / 'sanitize.cfg'}", "-p", "no:cacheprovider", "-q", "--rootdir", ".",

@@ -20,7 +20,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from . import colab_runtime
-from .colab_runtime import ROOT, SHARED_MNIST, create_runtime, install_requirement, run_notebook
+from .colab_runtime import ROOT, SHARED_MNIST, SHARED_SHAKESPEARE, create_runtime, install_requirement, run_notebook
 from .local_server import LocalServer
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -57,13 +57,21 @@ def colab_runs(tmp_path_factory):
     runtime = create_runtime(root / "runtime")
     foreign = _foreign_import_notebook(root)
     mirror = LocalServer(SHARED_MNIST) if SHARED_MNIST.is_dir() else None
+    shakespeare = LocalServer(SHARED_SHAKESPEARE) if SHARED_SHAKESPEARE.is_dir() else None
     # Without a local copy to serve, chapter 10 would wait on the public mirrors: it is skipped.
     chapters = [nb for nb in NOTEBOOKS if mirror or not nb.name.startswith("10_")]
     notebooks = [*sorted(chapters, key=_order), foreign]
     workers = max(1, min(2, os.cpu_count() or 1))
-    with mirror or contextlib.nullcontext(), ThreadPoolExecutor(workers) as pool:
+    with (
+        mirror or contextlib.nullcontext(),
+        shakespeare or contextlib.nullcontext(),
+        ThreadPoolExecutor(workers) as pool,
+    ):
         url = mirror.url if mirror else None
-        futures = {nb.name: pool.submit(run_notebook, runtime, nb, root / nb.stem, url) for nb in notebooks}
+        shakespeare_url = shakespeare.url if shakespeare else None
+        futures = {
+            nb.name: pool.submit(run_notebook, runtime, nb, root / nb.stem, url, shakespeare_url) for nb in notebooks
+        }
         runs = {name: future.result() for name, future in futures.items()}
     yield runs, runtime
     shutil.rmtree(runtime.base, ignore_errors=True)  # 1 GB of packages; the chapters' folders stay for a look

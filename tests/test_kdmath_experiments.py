@@ -17,9 +17,12 @@ TINY = {"n_train": 300, "seed": 0, "teacher": {"epochs": 1, "lr": 0.05, "jitter"
 
 
 def test_every_experiment_has_the_three_configurations_with_the_paper_settings_in_full():
-    assert set(EXPERIMENTS) == {"hinton_mnist", "scratch_vs_distill", "temperature_sweep", "omitted_class",
-                                "soft_targets_regularizer", "alpha_sweep"}
-    for experiment in EXPERIMENTS.values():
+    mnist = {name for name, experiment in EXPERIMENTS.items() if experiment.data == "mnist"}
+    assert mnist == {"hinton_mnist", "scratch_vs_distill", "temperature_sweep", "omitted_class",
+                     "soft_targets_regularizer", "alpha_sweep"}
+    assert set(EXPERIMENTS) - mnist == {"lm_token_kd", "lm_divergences", "lm_vocabulary"}
+    assert all(experiment.data == "shakespeare" for name, experiment in EXPERIMENTS.items() if name not in mnist)
+    for experiment in (EXPERIMENTS[name] for name in mnist):
         assert tuple(experiment.configs)[:3] == CONFIG_NAMES
         assert set(experiment.configs) <= set(CONFIG_NAMES) | set(OPTIONAL_CONFIG_NAMES)
         quick, full = experiment.configs["quick"], experiment.configs["full"]
@@ -32,6 +35,8 @@ def test_every_experiment_has_the_three_configurations_with_the_paper_settings_i
         register("broken", "", {"quick": {}})
     with pytest.raises(ValueError, match="unknown configurations"):
         register("broken", "", {"quick": {}, "medium": {}, "full": {}, "huge": {}})
+    with pytest.raises(ValueError, match="data"):
+        register("broken", "", {"quick": {}, "medium": {}, "full": {}}, data="imagenet")
     assert "broken" not in EXPERIMENTS
 
 

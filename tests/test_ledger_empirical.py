@@ -197,3 +197,35 @@ def test_committed_replicates_decide_the_claims_they_test():
         assert outcome.status != NOT_RUN and outcome.config == "medium", (claim_id, outcome)
         claim = ledger.by_id()[claim_id]
         assert claim.verdict == ledger.EMPIRICAL and "stated test" in claim.note, claim_id
+
+
+def lm_token_kd(argmax, soft, sweep_losses):
+    return {"arms": {"teacher_argmax": {"val_loss": argmax}, "soft_T1": {"val_loss": soft}},
+            "sweep": {T: {"val_loss": loss} for T, loss in sweep_losses.items()}}
+
+
+def test_language_model_claims_are_judged_in_nats_per_token(tmp_path):
+    # argmax worse by ~0.1 nats in every replicate; T = 4 (inside 2-10) beats T = 1 and T = 20 by ~0.03
+    rows = [lm_token_kd(5.1 + 0.01 * s, 5.0 + 0.012 * s, {"1": 5.23 + 0.01 * s, "4": 5.2 + 0.011 * s, "20": 5.4})
+            for s in range(5)]
+    write_replicates(tmp_path, "lm_token_kd", rows)
+    hard = empirical.assess("003-pitfall-hard-labels", tmp_path)
+    assert hard.status == SUPPORTED, hard
+    assert "5 replicates" in hard.evidence and "nats per token" in hard.evidence
+    assert "the effect that matters: 0.05 nats per token" in hard.evidence
+    temperature = empirical.assess("003-llm-T", tmp_path)
+    assert temperature.status == SUPPORTED and "T = 4 against T = 1" in temperature.evidence, temperature
+    flipped = [lm_token_kd(5.0, 5.1 + 0.01 * s, {"1": 5.1 - 0.01 * s, "4": 5.2, "20": 5.4}) for s in range(5)]
+    write_replicates(tmp_path, "lm_token_kd", flipped)
+    assert empirical.assess("003-pitfall-hard-labels", tmp_path).status == CONTRADICTED
+    assert empirical.assess("003-llm-T", tmp_path).status == CONTRADICTED
+
+
+@pytest.mark.parametrize("median, lower, upper, status", [
+    (0.995, 0.993, 0.997, SUPPORTED), (0.97, 0.96, 0.98, CONTRADICTED), (0.99, 0.985, 0.995, INCONCLUSIVE)])
+def test_the_top_256_mass_is_judged_by_the_recorded_bootstrap_interval(tmp_path, median, lower, upper, status):
+    results = {"top_256_median": {"median": median, "lower": lower, "upper": upper, "draws": 2000}}
+    write(tmp_path, "lm_vocabulary", "medium", record("lm_vocabulary", results))
+    outcome = empirical.assess("003-pp4-mass", tmp_path)
+    assert outcome.status == status, outcome
+    assert "bootstrap interval" in outcome.evidence and "of probability mass" in outcome.evidence

@@ -12,7 +12,10 @@ The same results for a symbolic number of classes ``K`` (every K, not examples):
 * :mod:`~kdmath.derivations.general_gradients`: the Jacobian, the soft-target and combined
   gradients, and the entropy derivative;
 * :mod:`~kdmath.derivations.general_limits`: the second-order high-temperature expansion, the
-  :math:`T^2`-scaled KL limit, and the zero-temperature limit with tied maxima.
+  :math:`T^2`-scaled KL limit, and the zero-temperature limit with tied maxima;
+* :mod:`~kdmath.derivations.divergences`: the generalised Jensen-Shannon divergence for small
+  :math:`\beta` (its weight on the teacher) and its bound at :math:`\beta = 1/2`, and the forward and
+  reverse KL to second order.
 
 :func:`verify_for` verifies a derivation for several numbers of classes ``K`` and displays what it
 checked. ``kdmath.derivations.symbols`` holds the shared symbols (``T``, ``eps`` = 1/T, ``beta`` = 1/T,
@@ -20,6 +23,7 @@ checked. ``kdmath.derivations.symbols`` holds the shared symbols (``T``, ``eps``
 """
 
 from . import (
+    divergences,
     general_gradients,
     general_limits,
     high_temperature,
@@ -43,4 +47,5 @@ __all__ = [
     "zero_temperature",
     "general_limits",
     "general_gradients",
+    "divergences",
 ]

@@ -1,11 +1,16 @@
-"""The MNIST experiments of Hinton, Vinyals and Dean (2015, section 3), and the source notes' claims.
+"""The book's experiments, by family, and how they are run and recorded.
 
-Each experiment is a function of a configuration (a dict) that trains what it needs with
-:mod:`kdmath.trainer` and returns its numbers. Every experiment has three configurations:
+- :mod:`kdmath.experiments.mnist`: Hinton, Vinyals and Dean (2015, section 3) on MNIST, and the
+  source notes' claims that MNIST can test (chapter 10);
+- :mod:`kdmath.experiments.language`: a GPT teacher and student on Tiny Shakespeare, and the source
+  notes' claims about distilling language models (chapters 11 to 13).
 
-- ``quick``: a few epochs on a subset; seconds on a CPU, run live by chapter 10 (and so in CI);
-- ``medium``: the full data with tens of epochs; minutes per experiment on a two-core CPU;
-- ``full``: hundreds of epochs, the paper's scale; meant for a GPU.
+Each experiment is a function of a configuration (a dict) that trains what it needs and returns its
+numbers. Every experiment has three configurations:
+
+- ``quick``: a few epochs on a subset; seconds on a CPU, run live by its chapter (and so in CI);
+- ``medium``: minutes to tens of minutes per experiment on a two-core CPU; the committed records;
+- ``full``: the paper's scale, or more; meant for a GPU.
 
 :func:`run_experiment` (and ``python -m kdmath.experiments NAME --config full``) runs one and
 writes ``<out_dir>/<name>-<config>.json`` atomically, with the numbers, the configuration, the
@@ -31,11 +36,9 @@ from typing import Callable
 import torch
 
 from .. import __version__
-from ..data import load_mnist
-from ..models import MLP
-from ..trainer import TrainConfig, default_device, evaluate, predict_logits, to_device_images, train
+from ..trainer import default_device, to_device_images
 
-__all__ = ["EXPERIMENTS", "Experiment", "Context", "run_experiment", "hardware", "write_json"]
+__all__ = ["EXPERIMENTS", "Experiment", "Context", "run_experiment", "hardware", "write_json", "with_seed", "TEACHER_MODEL"]
 
 CONFIG_NAMES = ("quick", "medium", "full")  # every experiment has these
 OPTIONAL_CONFIG_NAMES = ("long",)  # some have these too
@@ -43,15 +46,20 @@ OPTIONAL_CONFIG_NAMES = ("long",)  # some have these too
 
 @dataclass
 class Context:
-    """What an experiment runs with: the data on the device, where to cache, and progress bars."""
+    """What an experiment runs with: the data on the device, where to cache, and progress bars.
+
+    An MNIST experiment gets the four image and label tensors; a language experiment gets ``tokens``
+    (:class:`kdmath.text.TokenSplit`: the token ids of the training and validation text, and the tokenizer).
+    """
 
     device: torch.device
-    train_images: torch.Tensor
-    train_labels: torch.Tensor
-    test_images: torch.Tensor
-    test_labels: torch.Tensor
     checkpoint_dir: Path | None
     progress: bool = True
+    train_images: torch.Tensor | None = None
+    train_labels: torch.Tensor | None = None
+    test_images: torch.Tensor | None = None
+    test_labels: torch.Tensor | None = None
+    tokens: object | None = None
     # Tags of the models whose checkpoint existed when the run reached them (a cached teacher, or a
     # resumed run): the record lists them, because the run's time does not include their training.
     reused: list = dataclasses.field(default_factory=list)
@@ -72,12 +80,16 @@ class Experiment:
     description: str
     run: Callable[[dict, Context], dict]
     configs: dict
+    data: str = "mnist"  # or "shakespeare"
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
-def register(name: str, description: str, configs: dict):
+DATA_KINDS = ("mnist", "shakespeare")
+
+
+def register(name: str, description: str, configs: dict, data: str = "mnist"):
     missing = set(CONFIG_NAMES) - set(configs)
     if missing:
         raise ValueError(f"experiment {name} lacks configurations {sorted(missing)}")
@@ -85,8 +97,11 @@ def register(name: str, description: str, configs: dict):
     if unknown:
         raise ValueError(f"experiment {name} has unknown configurations {sorted(unknown)}")
 
+    if data not in DATA_KINDS:
+        raise ValueError(f"data must be one of {DATA_KINDS}, got {data!r}")
+
     def decorate(function):
-        EXPERIMENTS[name] = Experiment(name, description, function, configs)
+        EXPERIMENTS[name] = Experiment(name, description, function, configs, data)
         return function
 
     return decorate
@@ -162,16 +177,20 @@ def run_experiment(
             raise ValueError(f"seed must be a non-negative int, got {seed!r}")
         settings = with_seed(settings, seed)
     device = torch.device(device) if device is not None else default_device()
-    mnist = load_mnist(data_dir)
-    context = Context(
-        device=device,
-        train_images=to_device_images(mnist.train_images, device),
-        train_labels=mnist.train_labels.to(device),
-        test_images=to_device_images(mnist.test_images, device),
-        test_labels=mnist.test_labels.to(device),
-        checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir is not None else None,
-        progress=progress,
-    )
+    context = Context(device=device, checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir is not None else None,
+                      progress=progress)
+    if experiment.data == "mnist":
+        from ..data import load_mnist
+
+        mnist = load_mnist(data_dir)
+        context.train_images = to_device_images(mnist.train_images, device)
+        context.train_labels = mnist.train_labels.to(device)
+        context.test_images = to_device_images(mnist.test_images, device)
+        context.test_labels = mnist.test_labels.to(device)
+    else:
+        from ..text import load_shakespeare_tokens
+
+        context.tokens = load_shakespeare_tokens(data_dir)
     started = time.perf_counter()
     results = experiment.run(settings, context)
     record = {
@@ -193,253 +212,7 @@ def run_experiment(
     return record
 
 
-# --- shared pieces -------------------------------------------------------------------------
-
-
-def _subset(context: Context, n: int | None, seed: int, keep=None):
-    """The first ``n`` examples of a fixed random order of the training set (optionally only ``keep``)."""
-    order = torch.randperm(len(context.train_labels), generator=torch.Generator().manual_seed(1000 + seed)).to(context.device)
-    if keep is not None:
-        order = order[keep(context.train_labels[order])]
-    if n is not None:
-        order = order[:n]
-    return context.train_images[order], context.train_labels[order]
-
-
-def _train_config(settings: dict, **overrides) -> TrainConfig:
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    return TrainConfig(**{key: value for key, value in {**settings, **overrides}.items() if key in fields})
-
-
-def _fit(context: Context, tag: str, model_settings: dict, train_settings: dict, images, labels, teacher_logits=None, seed=0):
-    """Train one model (resuming from its checkpoint if there is one) and return it with its history."""
-    torch.manual_seed(seed)
-    model = MLP(**model_settings).to(context.device)
-    config = _train_config(train_settings, seed=seed)
-    checkpoint = context.checkpoint(tag, {"model": model_settings, "train": dataclasses.asdict(config), "n": len(labels),
-                                          "first": labels[:32].tolist(), "distilled": teacher_logits is not None})
-    history = train(model, images, labels, config, teacher_logits=teacher_logits, test_images=context.test_images,
-                    test_labels=context.test_labels, checkpoint=checkpoint, progress=context.progress, description=tag)
-    return model, history
-
-
-TEACHER_MODEL = {"hidden": (1200, 1200), "dropout": 0.5, "input_dropout": 0.2}
-
-
-def _teacher(context: Context, settings: dict):
-    teacher_settings = settings["teacher"]
-    images, labels = _subset(context, settings.get("n_train"), settings.get("seed", 0))
-    model, history = _fit(context, "teacher", TEACHER_MODEL, teacher_settings, images, labels, seed=settings.get("seed", 0))
-    return model, history
-
-
-def _errors_by_class(model, context: Context, bias_shift: dict | None = None) -> tuple[int, dict]:
-    logits = predict_logits(model, context.test_images)
-    if bias_shift:
-        for cls, shift in bias_shift.items():
-            logits[:, int(cls)] += shift
-    wrong = logits.argmax(-1) != context.test_labels
-    per_class = {str(c): int(wrong[context.test_labels == c].sum()) for c in range(10)}
-    return int(wrong.sum()), per_class
-
-
-# --- the experiments -----------------------------------------------------------------------
-
-_TEACHER_QUICK = {"epochs": 3, "lr": 0.05, "lr_decay": 0.95, "jitter": 2, "max_norm": 15.0}
-_TEACHER_MEDIUM = {"epochs": 30, "lr": 0.05, "lr_decay": 0.95, "jitter": 2, "max_norm": 15.0}
-_TEACHER_FULL = {"epochs": 300, "lr": 0.05, "lr_decay": 0.99, "jitter": 2, "max_norm": 15.0}
-# A third of the full training with the same final learning rate (0.05 * 0.97^100 is 0.05 * 0.99^300 to within 4%):
-# what a two-core CPU does in about 40 minutes.
-_TEACHER_LONG = {"epochs": 100, "lr": 0.05, "lr_decay": 0.97, "jitter": 2, "max_norm": 15.0}
-
-
-@register(
-    "hinton_mnist",
-    "Teacher 1200-1200 (dropout, max-norm, jitter); student 800-800 on labels; the same student distilled at T = 20",
-    {
-        "quick": {"n_train": 10_000, "seed": 0, "teacher": _TEACHER_QUICK,
-                  "student": {"epochs": 3, "lr": 0.05, "lr_decay": 0.95}, "T": 20.0, "alpha": 0.9},
-        "medium": {"n_train": None, "seed": 0, "teacher": _TEACHER_MEDIUM,
-                   "student": {"epochs": 30, "lr": 0.05, "lr_decay": 0.95}, "T": 20.0, "alpha": 0.9},
-        "full": {"n_train": None, "seed": 0, "teacher": _TEACHER_FULL,
-                 "student": {"epochs": 200, "lr": 0.05, "lr_decay": 0.99}, "T": 20.0, "alpha": 0.9},
-        "long": {"n_train": None, "seed": 0, "teacher": _TEACHER_LONG,
-                 "student": {"epochs": 100, "lr": 0.05, "lr_decay": 0.98}, "T": 20.0, "alpha": 0.9},
-    },
-)
-def hinton_mnist(settings: dict, context: Context) -> dict:
-    seed = settings.get("seed", 0)
-    teacher, teacher_history = _teacher(context, settings)
-    images, labels = _subset(context, settings.get("n_train"), seed)
-    teacher_logits = predict_logits(teacher, images)
-    student_model = {"hidden": (800, 800)}
-    _, scratch_history = _fit(context, "student", student_model, settings["student"], images, labels, seed=seed)
-    _, distilled_history = _fit(context, "distilled", student_model, {**settings["student"], "T": settings["T"], "alpha": settings["alpha"]},
-                                images, labels, teacher_logits=teacher_logits, seed=seed)
-    return {
-        "test_errors": {"teacher": teacher_history.test_errors[-1], "student": scratch_history.test_errors[-1],
-                        "distilled": distilled_history.test_errors[-1]},
-        "paper_test_errors": {"teacher": 67, "student": 146, "distilled": 74},
-        "history": {"teacher": teacher_history.as_dict(), "student": scratch_history.as_dict(), "distilled": distilled_history.as_dict()},
-    }
-
-
-@register(
-    "scratch_vs_distill",
-    "Source 003's example 3: a teacher on all the data, a student on 10,000 examples with and without distillation (alpha = 0.7, T = 3), over seeds",
-    {
-        "quick": {"n_teacher": 10_000, "n_student": 2_000, "seeds": [0, 1], "seed": 0, "teacher": _TEACHER_QUICK,
-                  "student": {"epochs": 5, "lr": 0.05, "lr_decay": 0.95}, "hidden": [100, 100], "T": 3.0, "alpha": 0.7},
-        "medium": {"n_teacher": None, "n_student": 10_000, "seeds": [0, 1, 2], "seed": 0, "teacher": _TEACHER_MEDIUM,
-                   "student": {"epochs": 30, "lr": 0.05, "lr_decay": 0.95}, "hidden": [300, 300], "T": 3.0, "alpha": 0.7},
-        "full": {"n_teacher": None, "n_student": 10_000, "seeds": [0, 1, 2, 3, 4], "seed": 0, "teacher": _TEACHER_FULL,
-                 "student": {"epochs": 100, "lr": 0.05, "lr_decay": 0.98}, "hidden": [300, 300], "T": 3.0, "alpha": 0.7},
-    },
-)
-def scratch_vs_distill(settings: dict, context: Context) -> dict:
-    teacher, teacher_history = _teacher(context, {**settings, "n_train": settings["n_teacher"]})
-    rows = []
-    for seed in settings["seeds"]:
-        images, labels = _subset(context, settings["n_student"], 100 + seed)
-        teacher_logits = predict_logits(teacher, images)
-        model = {"hidden": tuple(settings["hidden"])}
-        _, scratch = _fit(context, f"scratch-s{seed}", model, settings["student"], images, labels, seed=seed)
-        _, distilled = _fit(context, f"distilled-s{seed}", model, {**settings["student"], "T": settings["T"], "alpha": settings["alpha"]},
-                            images, labels, teacher_logits=teacher_logits, seed=seed)
-        rows.append({"seed": seed, "scratch_errors": scratch.test_errors[-1], "distilled_errors": distilled.test_errors[-1]})
-    scratch_errors = torch.tensor([r["scratch_errors"] for r in rows], dtype=torch.float64)
-    distilled_errors = torch.tensor([r["distilled_errors"] for r in rows], dtype=torch.float64)
-    return {
-        "teacher_errors": teacher_history.test_errors[-1],
-        "runs": rows,
-        "scratch_accuracy_mean": float(1 - scratch_errors.mean() / len(context.test_labels)),
-        "distilled_accuracy_mean": float(1 - distilled_errors.mean() / len(context.test_labels)),
-        "scratch_errors_std": float(scratch_errors.std()) if len(rows) > 1 else 0.0,
-        "distilled_errors_std": float(distilled_errors.std()) if len(rows) > 1 else 0.0,
-        "distilled_better_in": int((distilled_errors < scratch_errors).sum()),
-    }
-
-
-@register(
-    "temperature_sweep",
-    "Students of 300 and 30 units per layer distilled at several temperatures (the paper: above 8 all alike at 300 units, 2.5 to 4 best at 30)",
-    {
-        "quick": {"n_train": 10_000, "seed": 0, "teacher": _TEACHER_QUICK, "widths": [300, 30], "temperatures": [1.0, 2.5, 4.0, 8.0, 20.0],
-                  "student": {"epochs": 3, "lr": 0.05, "lr_decay": 0.95}, "alpha": 0.9},
-        "medium": {"n_train": None, "seed": 0, "teacher": _TEACHER_MEDIUM, "widths": [300, 30],
-                   "temperatures": [1.0, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0],
-                   "student": {"epochs": 20, "lr": 0.05, "lr_decay": 0.95}, "alpha": 0.9},
-        "full": {"n_train": None, "seed": 0, "teacher": _TEACHER_FULL, "widths": [300, 30],
-                 "temperatures": [1.0, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0, 30.0],
-                 "student": {"epochs": 100, "lr": 0.05, "lr_decay": 0.98}, "alpha": 0.9},
-    },
-)
-def temperature_sweep(settings: dict, context: Context) -> dict:
-    seed = settings.get("seed", 0)
-    teacher, teacher_history = _teacher(context, settings)
-    images, labels = _subset(context, settings.get("n_train"), seed)
-    teacher_logits = predict_logits(teacher, images)
-    table = {}
-    for width in settings["widths"]:
-        row = {}
-        for T in settings["temperatures"]:
-            _, history = _fit(context, f"w{width}-T{T:g}", {"hidden": (width, width)}, {**settings["student"], "T": T, "alpha": settings["alpha"]},
-                              images, labels, teacher_logits=teacher_logits, seed=seed)
-            row[f"{T:g}"] = history.test_errors[-1]
-        table[str(width)] = row
-    return {"teacher_errors": teacher_history.test_errors[-1], "test_errors": table}
-
-
-@register(
-    "omitted_class",
-    "Transfer set without any 3 (paper: 206 errors, 133 on the 1010 test 3s; +3.5 on the bias of 3: 109 errors, 14 on 3s), "
-    "and a transfer set of only 7s and 8s (paper: 47.3% error; 13.2% after lowering the biases of 7 and 8 by 7.6)",
-    {
-        "quick": {"n_train": 10_000, "seed": 0, "teacher": _TEACHER_QUICK, "student": {"epochs": 3, "lr": 0.05, "lr_decay": 0.95},
-                  "T": 20.0, "alpha": 1.0, "bias_three": 3.5, "bias_seven_eight": -7.6},
-        "medium": {"n_train": None, "seed": 0, "teacher": _TEACHER_MEDIUM, "student": {"epochs": 30, "lr": 0.05, "lr_decay": 0.95},
-                   "T": 20.0, "alpha": 1.0, "bias_three": 3.5, "bias_seven_eight": -7.6},
-        "full": {"n_train": None, "seed": 0, "teacher": _TEACHER_FULL, "student": {"epochs": 200, "lr": 0.05, "lr_decay": 0.99},
-                 "T": 20.0, "alpha": 1.0, "bias_three": 3.5, "bias_seven_eight": -7.6},
-    },
-)
-def omitted_class(settings: dict, context: Context) -> dict:
-    seed = settings.get("seed", 0)
-    teacher, teacher_history = _teacher(context, settings)
-    student = {"hidden": (800, 800)}
-    soft = {**settings["student"], "T": settings["T"], "alpha": settings["alpha"]}
-    out = {"teacher_errors": teacher_history.test_errors[-1]}
-    # Hinton et al. train these students on the teacher's soft targets alone (alpha = 1)
-    images, labels = _subset(context, settings.get("n_train"), seed, keep=lambda y: y != 3)
-    model, _ = _fit(context, "no-threes", student, soft, images, labels, teacher_logits=predict_logits(teacher, images), seed=seed)
-    errors, per_class = _errors_by_class(model, context)
-    shifted, shifted_per_class = _errors_by_class(model, context, {3: settings["bias_three"]})
-    shifts = [0.5 * k for k in range(0, 21)]
-    best = min(shifts, key=lambda b: _errors_by_class(model, context, {3: b})[0])
-    out["without_threes"] = {"errors": errors, "errors_on_threes": per_class["3"], "test_threes": int((context.test_labels == 3).sum()),
-                             "bias_shift": settings["bias_three"], "errors_after_shift": shifted,
-                             "errors_on_threes_after_shift": shifted_per_class["3"], "best_shift": best,
-                             "errors_at_best_shift": _errors_by_class(model, context, {3: best})[0],
-                             "paper": {"errors": 206, "errors_on_threes": 133, "errors_after_shift": 109, "errors_on_threes_after_shift": 14}}
-    images, labels = _subset(context, settings.get("n_train"), seed, keep=lambda y: (y == 7) | (y == 8))
-    model, _ = _fit(context, "only-7-8", student, soft, images, labels, teacher_logits=predict_logits(teacher, images), seed=seed)
-    n_test = len(context.test_labels)
-    errors, _ = _errors_by_class(model, context)
-    shift = settings["bias_seven_eight"]
-    shifted, _ = _errors_by_class(model, context, {7: shift, 8: shift})
-    out["only_sevens_and_eights"] = {"error_rate": errors / n_test, "bias_shift": shift, "error_rate_after_shift": shifted / n_test,
-                                     "paper": {"error_rate": 0.473, "error_rate_after_shift": 0.132}}
-    return out
-
-
-@register(
-    "soft_targets_regularizer",
-    "A student trained on 3% of the training set with hard labels versus with the teacher's soft targets (the MNIST analogue of the paper's speech table)",
-    {
-        "quick": {"n_train": 10_000, "fraction": 0.03, "seed": 0, "teacher": _TEACHER_QUICK, "hidden": [800, 800],
-                  "student": {"epochs": 10, "lr": 0.05, "lr_decay": 0.95}, "T": 20.0, "alpha": 1.0},
-        "medium": {"n_train": None, "fraction": 0.03, "seed": 0, "teacher": _TEACHER_MEDIUM, "hidden": [800, 800],
-                   "student": {"epochs": 100, "lr": 0.05, "lr_decay": 0.98}, "T": 20.0, "alpha": 1.0},
-        "full": {"n_train": None, "fraction": 0.03, "seed": 0, "teacher": _TEACHER_FULL, "hidden": [1200, 1200],
-                 "student": {"epochs": 300, "lr": 0.05, "lr_decay": 0.99}, "T": 20.0, "alpha": 1.0},
-    },
-)
-def soft_targets_regularizer(settings: dict, context: Context) -> dict:
-    seed = settings.get("seed", 0)
-    teacher, teacher_history = _teacher(context, settings)
-    n_small = int(round(settings["fraction"] * 60_000))
-    images, labels = _subset(context, n_small, 200 + seed)
-    model = {"hidden": tuple(settings["hidden"])}
-    _, hard = _fit(context, "small-hard", model, settings["student"], images, labels, seed=seed)
-    _, soft = _fit(context, "small-soft", model, {**settings["student"], "T": settings["T"], "alpha": settings["alpha"]}, images, labels,
-                   teacher_logits=predict_logits(teacher, images), seed=seed)
-    return {"n_small": n_small, "teacher_errors": teacher_history.test_errors[-1],
-            "hard_labels": {"final_errors": hard.test_errors[-1], "best_errors": min(hard.test_errors)},
-            "soft_targets": {"final_errors": soft.test_errors[-1], "best_errors": min(soft.test_errors)},
-            "history": {"hard_labels": hard.as_dict(), "soft_targets": soft.as_dict()},
-            "paper_speech_frame_accuracy": {"hard_3pct": 0.445, "soft_3pct": 0.570}}
-
-
-@register(
-    "alpha_sweep",
-    "A 10,000-example student distilled at T = 3 with the soft term's weight alpha from 0 (labels only) to 1 (soft targets only)",
-    {
-        "quick": {"n_teacher": 10_000, "n_student": 2_000, "seed": 0, "teacher": _TEACHER_QUICK, "hidden": [100, 100],
-                  "alphas": [0.0, 0.5, 0.9, 1.0], "T": 3.0, "student": {"epochs": 5, "lr": 0.05, "lr_decay": 0.95}},
-        "medium": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": _TEACHER_MEDIUM, "hidden": [300, 300],
-                   "alphas": [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0], "T": 3.0, "student": {"epochs": 30, "lr": 0.05, "lr_decay": 0.95}},
-        "full": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": _TEACHER_FULL, "hidden": [300, 300],
-                 "alphas": [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 0.95, 1.0], "T": 3.0, "student": {"epochs": 100, "lr": 0.05, "lr_decay": 0.98}},
-    },
-)
-def alpha_sweep(settings: dict, context: Context) -> dict:
-    seed = settings.get("seed", 0)
-    teacher, teacher_history = _teacher(context, {**settings, "n_train": settings["n_teacher"]})
-    images, labels = _subset(context, settings["n_student"], 100 + seed)
-    teacher_logits = predict_logits(teacher, images)
-    errors = {}
-    for alpha in settings["alphas"]:
-        _, history = _fit(context, f"alpha{alpha:g}", {"hidden": tuple(settings["hidden"])}, {**settings["student"], "T": settings["T"], "alpha": alpha},
-                          images, labels, teacher_logits=teacher_logits if alpha > 0 else None, seed=seed)
-        errors[f"{alpha:g}"] = history.test_errors[-1]
-    return {"teacher_errors": teacher_history.test_errors[-1], "test_errors": errors}
+# The families register their experiments when imported.
+from . import mnist  # noqa: E402, I001  (MNIST first: chapter 10 lists EXPERIMENTS in order)
+from . import language  # noqa: E402
+from .mnist import TEACHER_MODEL  # noqa: E402

@@ -221,14 +221,24 @@ def load_replicates(experiment: str, config: str, results_dir: str | os.PathLike
     return sorted(found, key=lambda record: record["seed"])
 
 
-def _judge(differences: list[float]) -> tuple[str, str]:
+_DIGITS = {"errors": (2, 1)}  # (mean, interval) decimals by unit; 3 and 3 otherwise (nats per token)
+
+
+def _judge(differences: list[float], unit: str = "errors") -> tuple[str, str]:
     if len(differences) < 2:
         return INCONCLUSIVE, f"{len(differences)} replicate: too few for an interval"
     interval = paired_interval(differences)
     status = SUPPORTED if interval.lower > 0 else CONTRADICTED if interval.upper < 0 else INCONCLUSIVE
-    return status, (f"{interval.n} replicates: mean difference {fmt(interval.mean, 2)} errors, 95% interval "
-                    f"[{fmt(interval.lower, 1)}, {fmt(interval.upper, 1)}]; detectable with 80% power: "
-                    f"{fmt(interval.detectable, 1)} errors")
+    mean_digits, digits = _DIGITS.get(unit, (3, 3))
+    return status, (f"{interval.n} replicates: mean difference {fmt(interval.mean, mean_digits)} {unit}, 95% interval "
+                    f"[{fmt(interval.lower, digits)}, {fmt(interval.upper, digits)}]; detectable with 80% power: "
+                    f"{fmt(interval.detectable, digits)} {unit}")
+
+
+def _judge_recorded(interval: tuple[float, float, float], unit: str) -> tuple[str, str]:
+    estimate, lower, upper = interval
+    status = SUPPORTED if lower > 0 else CONTRADICTED if upper < 0 else INCONCLUSIVE
+    return status, (f"estimate {fmt(estimate, 3)} {unit}, 95% bootstrap interval [{fmt(lower, 3)}, {fmt(upper, 3)}]")
 
 
 def assess(claim_id: str, results_dir: str | os.PathLike | None = None) -> Outcome:
@@ -243,12 +253,17 @@ def assess(claim_id: str, results_dir: str | os.PathLike | None = None) -> Outco
     records = load_replicates(test.experiment, test.config, results_dir)
     if not records:
         return Outcome(claim_id, test.experiment, NOT_RUN, None, f"no committed record of {test.experiment}-{test.config}")
+    from .stated_tests import RECORD_INTERVAL
+
     groups = test.statistic(records)
-    judged = {group: _judge(differences) for group, differences in groups.items()}
+    if test.rule == RECORD_INTERVAL:
+        judged = {group: _judge_recorded(interval, test.unit) for group, interval in groups.items()}
+    else:
+        judged = {group: _judge(differences, test.unit) for group, differences in groups.items()}
     statuses = {status for status, _ in judged.values()}
     status = statuses.pop() if len(statuses) == 1 else MIXED if {SUPPORTED, CONTRADICTED} <= statuses else INCONCLUSIVE
     evidence = "; ".join(f"{group}: {s}, {text}" if group else text for group, (s, text) in judged.items())
-    matters = "" if test.effect_errors is None else f" (the effect that matters: {fmt(test.effect_errors, 0)} errors)"
+    matters = "" if test.effect_size is None else f" (the effect that matters: {fmt(test.effect_size, 0 if test.unit == 'errors' else 2)} {test.unit})"
     return Outcome(claim_id, test.experiment, status, test.config, evidence + matters)
 
 

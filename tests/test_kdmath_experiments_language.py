@@ -1,0 +1,98 @@
+"""kdmath.experiments.language: the language-model experiments, run in their quick configurations."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from kdmath.experiments import EXPERIMENTS, Context, run_experiment
+from kdmath.experiments import language
+from kdmath.gpt import GPT, GPTConfig
+from kdmath.text import load_shakespeare_tokens
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The three experiments' quick runs, sharing one checkpoint directory, and a second run of each."""
+    checkpoints = tmp_path_factory.mktemp("checkpoints")
+    first = {name: run_experiment(name, "quick", device="cpu", out_dir=None, checkpoint_dir=checkpoints, progress=False)
+             for name in ("lm_token_kd", "lm_divergences", "lm_vocabulary")}
+    again = run_experiment("lm_divergences", "quick", device="cpu", out_dir=None, checkpoint_dir=checkpoints,
+                           progress=False)
+    return first, again
+
+
+def _finite_measures(measures):
+    assert measures["val_loss"] > 0 and math.isfinite(measures["val_loss"])
+    assert measures["forward_kl"] >= 0 and measures["reverse_kl"] >= 0
+
+
+def test_the_configurations_grow_and_the_teacher_is_shared():
+    for name in ("lm_token_kd", "lm_divergences", "lm_vocabulary"):
+        configs = EXPERIMENTS[name].configs
+        assert configs["quick"]["teacher"] == language._TEACHER_QUICK
+        assert configs["medium"]["teacher"] == language._TEACHER_MEDIUM  # one teacher for the three experiments
+        for size in ("medium", "full"):
+            assert configs["quick"]["student"]["train"]["steps"] < configs[size]["student"]["train"]["steps"]
+        student, teacher = configs["medium"]["student"]["model"], configs["medium"]["teacher"]["model"]
+        assert student["n_layer"] < teacher["n_layer"] and student["d_model"] < teacher["d_model"]
+    assert EXPERIMENTS["lm_token_kd"].configs["medium"]["temperatures"] == list(language.TEMPERATURES)
+
+
+def test_token_kd_records_every_arm_and_temperature(runs):
+    first, _ = runs
+    results = first["lm_token_kd"]["results"]
+    assert set(results["arms"]) == set(language.TOKEN_KD_ARMS)
+    assert set(results["sweep"]) == {"1", "4"}  # the quick configuration's temperatures
+    for measures in [*results["arms"].values(), *results["sweep"].values()]:
+        _finite_measures(measures)
+    assert results["student_parameters"] < results["teacher"]["parameters"]
+
+
+def test_divergences_reuse_the_shared_checkpoints_and_repeat_exactly(runs):
+    first, again = runs
+    assert first["lm_divergences"]["reused_checkpoints"][:1] == ["lm-teacher"]
+    assert "lm-labels" in first["lm_divergences"]["reused_checkpoints"]  # trained by lm_token_kd, same settings
+    assert again["results"] == first["lm_divergences"]["results"]
+    results = first["lm_divergences"]["results"]
+    assert set(results["arms"]) == {*language.DIVERGENCE_ARMS, "labels"}
+    assert set(results["exposure"]) == set(results["arms"])
+    assert all(v["data"] >= 0 and v["own"] >= 0 for v in results["exposure"].values())
+    assert results["pool_sequences"] == EXPERIMENTS["lm_divergences"].configs["quick"]["pool"]
+    assert all(isinstance(text, str) and text for texts in results["samples"].values() for text in texts)
+
+
+def test_vocabulary_measures_obey_their_inequalities(runs):
+    first, _ = runs
+    results = first["lm_vocabulary"]["results"]
+    mass = [results["top_k_mass"][str(k)]["mean"] for k in language.TOP_K]
+    assert all(a <= b + 1e-12 for a, b in zip(mass, mass[1:])) and abs(mass[-1] - 1) < 1e-9
+    for k in language.TOP_K:  # merging the tail into one class never increases the divergence
+        assert results["top_k_kl"][str(k)]["bucket"] <= results["full_kl"] + 1e-9
+    assert abs(results["top_k_kl"]["2048"]["bucket"] - results["full_kl"]) < 1e-9
+    median = results["top_256_median"]
+    assert median["lower"] <= median["median"] <= median["upper"]
+    assert set(results["sampled_kl"]) == {f"{r}, m={m}" for m in (1, 16) for r in ("teacher", "uniform")}
+
+
+def test_exposure_bias_is_zero_for_a_student_that_is_its_teacher():
+    tokens = load_shakespeare_tokens()
+    context = Context(device=torch.device("cpu"), checkpoint_dir=None, progress=False, tokens=tokens)
+    model = GPT(GPTConfig(vocab_size=2048, context=16, n_layer=1, n_head=1, d_model=16))
+    gaps = language.exposure_bias(model, model, context, n=4, seed=0)
+    assert gaps == {"data": 0.0, "own": 0.0}
+
+
+def test_the_layer_map_pairs_every_student_block_with_a_teacher_block_in_proportion():
+    assert language.proportional_layer_map(2, 4) == [[1, 2], [2, 4]]
+    assert language.proportional_layer_map(3, 6) == [[1, 2], [2, 4], [3, 6]]
+    assert language.proportional_layer_map(1, 1) == [[1, 1]]
+
+
+def test_the_bootstrap_median_covers_the_median_and_is_seeded():
+    values = torch.linspace(0, 1, 101)
+    estimate, lower, upper = language._bootstrap_median(values, 500, seed=0)
+    assert estimate == 0.5 and lower < 0.5 < upper and upper - lower < 0.3
+    assert language._bootstrap_median(values, 500, seed=0) == (estimate, lower, upper)
