@@ -96,3 +96,20 @@ def test_the_bootstrap_median_covers_the_median_and_is_seeded():
     estimate, lower, upper = language._bootstrap_median(values, 500, seed=0)
     assert estimate == 0.5 and lower < 0.5 < upper and upper - lower < 0.3
     assert language._bootstrap_median(values, 500, seed=0) == (estimate, lower, upper)
+
+
+def test_the_books_hypotheses_are_decided_by_the_ledgers_rule():
+    def record(labels, soft, shift):
+        measures = {"val_loss": 5.0, "forward_kl": 0.3, "reverse_kl": 0.3}
+        arms = {arm: dict(measures) for arm in language.TOKEN_KD_ARMS}
+        arms["labels"]["val_loss"], arms["soft_T1"]["val_loss"] = labels + shift, soft + shift
+        return {"results": {"arms": arms}}
+
+    by_name = {h.name: h for h in language.HYPOTHESES}
+    better = [record(5.2, 5.0, 0.01 * s) for s in range(5)]
+    worse = [record(5.0, 5.2 + 0.01 * s, 0.0) for s in range(5)]
+    status, evidence = by_name["distilled-beats-labels"].decide(better)[""]
+    assert status == "supported" and "5 replicates" in evidence and "nats per token" in evidence
+    assert by_name["distilled-beats-labels"].decide(worse)[""][0] == "contradicted"
+    assert by_name["distilled-beats-labels"].decide(better[:1])[""][0] == "inconclusive"
+    assert {h.experiment for h in language.HYPOTHESES} == {"lm_token_kd", "lm_divergences"}

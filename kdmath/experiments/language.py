@@ -27,6 +27,8 @@ it. The experiments:
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -34,7 +36,7 @@ from ..gpt import GPT, GPTConfig, sample
 from ..lm_trainer import LMTrainConfig, eval_windows, teacher_student_kl, train_lm, validation_loss
 from . import Context, register
 
-__all__ = ["DIVERGENCE_ARMS", "TOKEN_KD_ARMS"]
+__all__ = ["DIVERGENCE_ARMS", "TOKEN_KD_ARMS", "HYPOTHESES", "Hypothesis", "exposure_bias", "teacher_samples"]
 
 # --- configurations ------------------------------------------------------------------------
 
@@ -338,3 +340,80 @@ def lm_vocabulary(settings: dict, context: Context) -> dict:
     student, _ = _student(context, settings, "soft_T1", TOKEN_KD_ARMS["soft_T1"], teacher)
     return {"teacher": teacher_record, "student": _measure(student, teacher, context, settings),
             **_vocabulary_measurements(student, teacher, context, settings)}
+
+
+# --- the book's own hypotheses, stated before the medium runs ------------------------------
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """A hypothesis of the book (not of a source) about the language-model experiments, stated before their
+    medium runs and decided by the ledger's rule (:func:`kdmath.ledger.empirical.judge`): paired differences
+    over the replicates, oriented so that the hypothesis predicts them positive, in nats per token."""
+
+    name: str
+    statement: str
+    experiment: str
+    statistic: Callable[[list[dict]], dict[str, list[float]]]
+
+    def decide(self, records: list[dict]) -> dict[str, tuple[str, str]]:
+        from ..ledger.empirical import judge
+
+        return {group: judge(differences, "nats per token") for group, differences in self.statistic(records).items()}
+
+
+def _arm_difference(measure: str, worse: str, better: str, table: str = "arms"):
+    def statistic(records):
+        return {"": [r["results"][table][worse][measure] - r["results"][table][better][measure] for r in records]}
+
+    return statistic
+
+
+def _exposure_gap(records):
+    return {arm: [r["results"]["exposure"][arm]["own"] - r["results"]["exposure"][arm]["data"] for r in records]
+            for arm in ("labels", "forward_kl", "on_policy")}
+
+
+def _gap_closed_by_on_policy(records):
+    def gap(record, arm):
+        return record["results"]["exposure"][arm]["own"] - record["results"]["exposure"][arm]["data"]
+
+    return {"": [gap(r, "forward_kl") - gap(r, "on_policy") for r in records]}
+
+
+def _each_wins_on_its_own_measure(records):
+    arms = [r["results"]["arms"] for r in records]
+    return {"measured by KL(q || p)": [a["forward_kl"]["reverse_kl"] - a["reverse_kl"]["reverse_kl"] for a in arms],
+            "measured by KL(p || q)": [a["reverse_kl"]["forward_kl"] - a["forward_kl"]["forward_kl"] for a in arms]}
+
+
+HYPOTHESES = (
+    Hypothesis("distilled-beats-labels",
+               "At equal steps, the student distilled on the teacher's distributions (forward KL, T = 1, alpha = 1) "
+               "has a lower validation loss than the same student trained on the labels.",
+               "lm_token_kd", _arm_difference("val_loss", "labels", "soft_T1")),
+    Hypothesis("distilled-closer-to-teacher",
+               "The distilled student is closer to its teacher, KL(p_t || p_s) on the validation text, than the "
+               "student trained on the labels.",
+               "lm_token_kd", _arm_difference("forward_kl", "labels", "soft_T1")),
+    Hypothesis("hidden-states-help-a-shallow-student",
+               "Adding the hidden-state loss (every other teacher layer) to the logit loss lowers the validation loss "
+               "of this two-block student: the shallow half of note 003's pitfall 3.",
+               "lm_token_kd", _arm_difference("val_loss", "soft_T1", "soft_T1_hidden")),
+    Hypothesis("each-divergence-wins-on-its-own-measure",
+               "Trained with the reverse KL, the student has a lower KL(q || p) and a higher KL(p || q) than trained "
+               "with the forward KL: mode seeking against mode covering, on the real models.",
+               "lm_divergences", _each_wins_on_its_own_measure),
+    Hypothesis("exposure-bias",
+               "A student's KL to the teacher is larger on its own sampled prefixes than on the data's (same prompts, "
+               "same positions): for the student on labels, the token-level distilled one, and the on-policy one.",
+               "lm_divergences", _exposure_gap),
+    Hypothesis("on-policy-closes-the-gap",
+               "The on-policy student's gap between its own prefixes and the data's is smaller than the token-level "
+               "distilled student's.",
+               "lm_divergences", _gap_closed_by_on_policy),
+    Hypothesis("token-level-beats-sequence-level",
+               "At equal steps, the token-level distilled student (forward KL) has a lower validation loss than the "
+               "student trained on the teacher's samples (sequence-level).",
+               "lm_divergences", _arm_difference("val_loss", "sequence_level", "forward_kl")),
+)

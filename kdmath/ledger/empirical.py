@@ -224,6 +224,11 @@ def load_replicates(experiment: str, config: str, results_dir: str | os.PathLike
 _DIGITS = {"errors": (2, 1)}  # (mean, interval) decimals by unit; 3 and 3 otherwise (nats per token)
 
 
+def judge(differences: list[float], unit: str = "errors") -> tuple[str, str]:
+    """The decision rule on paired differences (the claim predicts them positive): the status and the evidence."""
+    return _judge(differences, unit)
+
+
 def _judge(differences: list[float], unit: str = "errors") -> tuple[str, str]:
     if len(differences) < 2:
         return INCONCLUSIVE, f"{len(differences)} replicate: too few for an interval"
