@@ -35,6 +35,11 @@ def _order(path: Path) -> tuple[int, str]:
     return (_LONGEST_FIRST.index(prefix) if prefix in _LONGEST_FIRST else len(_LONGEST_FIRST), path.name)
 
 
+def _reads_shakespeare(path: Path) -> bool:
+    """Whether a chapter reads Tiny Shakespeare (directly, or through a language-model experiment)."""
+    return re.search(r"load_shakespeare|\"lm_(token_kd|divergences|vocabulary)\"", path.read_text()) is not None
+
+
 # A notebook that imports what Colab does not have: myst-nb, as every chapter once did.
 _FOREIGN_IMPORT = "from myst_nb import glue"
 
@@ -58,8 +63,9 @@ def colab_runs(tmp_path_factory):
     foreign = _foreign_import_notebook(root)
     mirror = LocalServer(SHARED_MNIST) if SHARED_MNIST.is_dir() else None
     shakespeare = LocalServer(SHARED_SHAKESPEARE) if SHARED_SHAKESPEARE.is_dir() else None
-    # Without a local copy to serve, chapter 10 would wait on the public mirrors: it is skipped.
-    chapters = [nb for nb in NOTEBOOKS if mirror or not nb.name.startswith("10_")]
+    # Without a local copy to serve, a chapter would wait on the public mirrors: it is skipped.
+    chapters = [nb for nb in NOTEBOOKS if (mirror or not nb.name.startswith("10_"))
+                and (shakespeare or not _reads_shakespeare(nb))]
     notebooks = [*sorted(chapters, key=_order), foreign]
     workers = max(1, min(2, os.cpu_count() or 1))
     with (

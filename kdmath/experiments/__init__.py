@@ -190,7 +190,8 @@ def run_experiment(
     else:
         from ..text import load_shakespeare_tokens
 
-        context.tokens = load_shakespeare_tokens(data_dir)
+        # 1 MB, public, checksum-verified: fetched when missing, so that a fresh Colab runtime can run these
+        context.tokens = load_shakespeare_tokens(data_dir, download=True)
     started = time.perf_counter()
     results = experiment.run(settings, context)
     record = {
