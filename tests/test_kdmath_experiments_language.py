@@ -67,9 +67,11 @@ def test_divergences_reuse_the_shared_checkpoints_and_repeat_exactly(runs):
 def test_vocabulary_measures_obey_their_inequalities(runs):
     first, _ = runs
     results = first["lm_vocabulary"]["results"]
-    mass = [results["top_k_mass"][str(k)]["mean"] for k in language.TOP_K]
+    ks = sorted(int(k) for k in results["top_k_mass"])
+    assert set(language.TOP_K) | {results["note_share_k"]} == set(ks) and results["note_share_k"] == 10
+    mass = [results["top_k_mass"][str(k)]["mean"] for k in ks]
     assert all(a <= b + 1e-12 for a, b in zip(mass, mass[1:])) and abs(mass[-1] - 1) < 1e-9
-    for k in language.TOP_K:  # merging the tail into one class never increases the divergence
+    for k in ks:  # merging the tail into one class never increases the divergence
         assert results["top_k_kl"][str(k)]["bucket"] <= results["full_kl"] + 1e-9
     assert abs(results["top_k_kl"]["2048"]["bucket"] - results["full_kl"]) < 1e-9
     median = results["top_256_median"]
