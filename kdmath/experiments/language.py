@@ -27,6 +27,7 @@ it. The experiments:
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -253,11 +254,17 @@ def _sequence_level_data(context: Context, settings: dict, teacher: GPT, length:
 def lm_divergences(settings: dict, context: Context) -> dict:
     teacher, teacher_record = _teacher(context, settings)
     length = settings["student"]["model"]["context"] + 1
+    started = time.perf_counter()
     pool = _sequence_level_data(context, settings, teacher, length)
+    # Wall-clock seconds (of this machine, shared with whatever else ran): the arms train for equal steps,
+    # and these say what the steps cost; the pool's are zero when it came from the cache.
+    seconds = {"teacher_samples": round(time.perf_counter() - started, 1)}
     arms, histories, exposure, samples = {}, {}, {}, {}
     for name, arm in DIVERGENCE_ARMS.items():
         tokens = pool if name == "sequence_level" else None
+        started = time.perf_counter()
         student, history = _student(context, settings, name, arm, teacher, tokens=tokens)
+        seconds[name] = round(time.perf_counter() - started, 1)
         arms[name], histories[name] = _measure(student, teacher, context, settings), history.as_dict()
         exposure[name] = exposure_bias(student, teacher, context, settings["exposure_prompts"], seed=settings["seed"])
         samples[name] = _samples_text(student, context, settings)
@@ -266,7 +273,7 @@ def lm_divergences(settings: dict, context: Context) -> dict:
     exposure["labels"] = exposure_bias(labels, teacher, context, settings["exposure_prompts"], seed=settings["seed"])
     samples["labels"], samples["teacher"] = _samples_text(labels, context, settings), _samples_text(teacher, context, settings)
     return {"teacher": teacher_record, "arms": arms, "exposure": exposure, "samples": samples,
-            "pool_sequences": int(pool.shape[0]), "history": histories}
+            "pool_sequences": int(pool.shape[0]), "training_seconds": seconds, "history": histories}
 
 
 # --- lm_vocabulary -------------------------------------------------------------------------
