@@ -19,6 +19,7 @@ from kdmath import trainer
 from kdmath.experiments import run_experiment
 
 from .test_kdmath_data import SHARED
+from .test_kdmath_text import SHARED as TEXT
 from .test_kdmath_experiments import TINY
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: the GPU path is tested where there is one")
@@ -51,3 +52,11 @@ def test_an_experiment_runs_on_the_gpu_and_records_it(tmp_path):
     record = run_experiment("hinton_mnist", TINY, device="cuda", out_dir=None, checkpoint_dir=tmp_path, progress=False)
     assert record["hardware"]["device"] == "cuda" and record["hardware"]["gpu"]
     assert all(0 <= e <= 10_000 for e in record["results"]["test_errors"].values())
+
+
+@pytest.mark.skipif(not TEXT.is_dir(), reason="no local copy of Tiny Shakespeare")
+@pytest.mark.parametrize("name", ["lm_token_kd", "lm_divergences", "lm_vocabulary"])
+def test_the_language_model_experiments_run_on_the_gpu(tmp_path, name):
+    record = run_experiment(name, "quick", device="cuda", out_dir=None, checkpoint_dir=tmp_path, progress=False)
+    assert record["hardware"]["device"] == "cuda" and record["hardware"]["gpu"]
+    assert record["results"]["teacher"]["val_loss"] > 0

@@ -285,6 +285,7 @@ NOTE_SHARE = 256 / 50_000  # note 003's top-256 of a 50,000-token vocabulary
 
 def _bootstrap_median(values: torch.Tensor, draws: int, seed: int) -> tuple[float, float, float]:
     """The median of ``values`` and its 95% percentile-bootstrap interval (``draws`` resamples, seeded)."""
+    values = values.cpu()  # the resampling is drawn on the CPU, whatever device measured the values
     generator = torch.Generator().manual_seed(seed)
     index = torch.randint(0, len(values), (draws, len(values)), generator=generator)
     medians = values[index].median(dim=1).values.sort().values
