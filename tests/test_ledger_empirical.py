@@ -184,7 +184,7 @@ def test_assess_arguments_and_missing_runs(tmp_path):
         empirical.assess(3)
     outcome = empirical.assess("003-medium-T", tmp_path)
     assert outcome.status == NOT_RUN and outcome.config is None
-    assert empirical.assess("003-pp4-mass").status == NOT_RUN  # no experiment of the book can run it yet
+    assert empirical.assess("003-confident-teacher").status == NOT_RUN  # no experiment of the book runs it yet
     with pytest.raises(ValueError, match="status"):
         empirical.Outcome("x", "y", "likely", None, "")
 

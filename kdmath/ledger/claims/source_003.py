@@ -43,8 +43,9 @@ CLAIMS: tuple[Claim, ...] = (
     C("003-llm-T", "003", "pitfall 2",
       r"the optimal $T$ is usually 2–10 for LLM distillation",
       EMPIRICAL, "ref:ch11-temperature",
-      note="Tested in chapter 11 by a temperature sweep on the book's GPT teacher and student (lm_token_kd), over "
-           "replicates; the outcome holds for that teacher, student and budget."),
+      note="Tested in chapter 11 by its stated test (kdmath.ledger.stated_tests): a temperature sweep on the book's GPT "
+           "teacher and student (lm_token_kd), paired differences over committed replicates, a 95% interval; the outcome "
+           "holds for that teacher, student and budget."),
     C("003-high-T-limit", "003", "§2.3",
       r"$T^2 D_{\mathrm{KL}}(p_t^T\Vert p_s^T) \to \frac{1}{2K}\lVert z_t - \bar z_t - z_s + \bar z_s\rVert^2$",
       VERIFIED, "prf:ch3-thm-limit", checks.high_temperature_loss_limit),
@@ -172,7 +173,8 @@ CLAIMS: tuple[Claim, ...] = (
       VERIFIED, "ref:ch6-problem-4", checks.top_k_cost_fractions),
     C("003-pp4-mass", "003", "practice problem 4", "the teacher's top 256 tokens cover more than 99% of the probability mass for typical distributions",
       EMPIRICAL, "ref:ch13-mass", note="Depends on the teacher, its vocabulary and the text. Tested in chapter 13 on the book's "
-      "GPT teacher (vocabulary 2,048, so that 256 tokens are 12.5% of it, against the note's 0.5%) on the validation text."),
+      "GPT teacher (vocabulary 2,048, so that 256 tokens are 12.5% of it, against the note's 0.5%) on the validation text, by "
+      "its stated test: the median over positions against 0.99, with a bootstrap interval."),
     C("003-pp4-bias", "003", "practice problem 4", "the tail mass outside the top k, 'ignored or aggregated', introduces a small underestimation of the KL",
       CORRECTED, "ref:ch6-problem-4", checks.top_k_bucket_underestimates,
       correction="Aggregated into a catch-all class, the top-k KL can only underestimate (log-sum inequality). Ignored, with the top-k renormalised, it can over- or underestimate."),
@@ -295,8 +297,9 @@ CLAIMS: tuple[Claim, ...] = (
       "such as that token A has 40% and token B 35%",
       EMPIRICAL, "ref:ch11-hard-labels",
       note="That the argmax discards the other probabilities is plain: teachers with the same argmax give the student the same "
-           "target. That this makes a worse student is a prediction about training language models, tested in chapter 11 "
-           "(lm_token_kd: the student on the teacher's argmax tokens against the one on its distributions, over replicates). "
+           "target. That this makes a worse student is a prediction about training language models, tested in chapter 11 by "
+           "its stated test (lm_token_kd: the student on the teacher's argmax tokens against the one on its distributions, "
+           "paired over committed replicates). "
            "Sequence-level distillation, which §5.3 recommends, trains on hard tokens too, sampled rather than the argmax "
            "(chapter 12)."),
 )
