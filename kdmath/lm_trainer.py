@@ -36,6 +36,16 @@ atomically after every epoch; :func:`train_lm` given the same path resumes from 
 equals the uninterrupted one bit for bit.
 
 Evaluation uses fixed non-overlapping windows (:func:`eval_windows`), so it is deterministic.
+
+**More than one process.** Under ``torchrun --nproc_per_node=N`` (or any initialised
+``torch.distributed`` process group: gloo on CPUs, nccl on GPUs), :func:`train_lm` runs unchanged: it
+wraps the student in PyTorch's ``DistributedDataParallel``, every process draws the same global batch of
+``batch_size`` windows from the same seeded generator and trains on its ``batch_size / N`` share, and
+DDP averages the gradients, which is the gradient of the mean over the global batch. So the parameters
+equal those of one process on the same global batch, to rounding (``tests/test_kdmath_lm_distributed.py``
+checks it for two processes). Only process 0 writes the checkpoint. The on-policy objective runs too, but
+its samples differ from one process's (each process draws its share's); the hidden-state term is not
+supported yet.
 """
 
 from __future__ import annotations
@@ -278,7 +288,9 @@ def _step_loss(student, teacher, projections, inputs, targets, config, generator
         )
         if on_policy:
             L, P = inputs.shape[1], config.prompt_length
-            inputs = sample(student, inputs[:, :P], L - P, T=config.sample_T, generator=generator)
+            # the module itself: under DistributedDataParallel `student` is its wrapper
+            inputs = sample(getattr(student, "module", student), inputs[:, :P], L - P, T=config.sample_T,
+                            generator=generator)
             positions = torch.arange(L, device=inputs.device)
             mask = ((positions >= P - 1) & (positions <= L - 2)).expand(inputs.shape[0], L)
     student_output = student(inputs, return_hidden=hidden)
@@ -430,6 +442,16 @@ def train_lm(
     generator = torch.Generator(device=device).manual_seed(config.seed)
     projections = _make_projections(student, teacher, config, generator).to(device)
     parameters = [*student.parameters(), *projections.parameters()]
+    world, rank = _process_group()
+    forward_model = student
+    if world > 1:
+        if config.batch_size % world:
+            raise ValueError(f"batch_size ({config.batch_size}) must be a multiple of the number of processes ({world})")
+        if config.hidden_weight > 0:
+            raise ValueError("hidden_weight > 0 is not supported under DistributedDataParallel yet")
+        from torch.nn.parallel import DistributedDataParallel
+
+        forward_model = DistributedDataParallel(student, device_ids=[device.index] if device.type == "cuda" else None)
     optimiser = torch.optim.AdamW(
         [
             {"params": [p for p in parameters if p.dim() >= 2], "weight_decay": config.weight_decay},
@@ -474,7 +496,10 @@ def train_lm(
                 inputs, targets = random_rows(train_tokens, config.batch_size, generator)
             else:
                 inputs, targets = random_windows(train_tokens, config.batch_size, context, generator)
-            loss = _step_loss(student, teacher, projections, inputs, targets, config, generator,
+            if world > 1:  # every process drew the same global batch; each trains on its share
+                share = slice(rank * config.batch_size // world, (rank + 1) * config.batch_size // world)
+                inputs, targets = inputs[share], targets[share]
+            loss = _step_loss(forward_model, teacher, projections, inputs, targets, config, generator,
                               skip_prompt=sequences)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -486,11 +511,14 @@ def train_lm(
             count += 1
             step += 1
             bar.update(1)
+        if world > 1:
+            torch.distributed.all_reduce(total)
+            total /= world
         history.train_loss.append(float(total) / count)
         if eval_tokens is not None and (eval_every_epoch or epoch == config.epochs - 1):
             history.val_loss.append(validation_loss(student, eval_tokens, max_windows=eval_max_windows))
         bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}")
-        if path is not None:
+        if path is not None and rank == 0:
             _atomic_save(
                 {
                     "config": dataclasses.asdict(config),
@@ -506,10 +534,19 @@ def train_lm(
                 },
                 path,
             )
+        if path is not None and world > 1:
+            torch.distributed.barrier()  # no process starts the next epoch before the checkpoint is written
     bar.close()
     if teacher is not None:
         teacher.train(teacher_was_training)
     return history
+
+
+def _process_group() -> tuple[int, int]:
+    """``(world size, rank)`` of the initialised ``torch.distributed`` process group, else ``(1, 0)``."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_world_size(), torch.distributed.get_rank()
+    return 1, 0
 
 
 def _windows_for(model, tokens, context, max_windows):
