@@ -33,6 +33,16 @@ def check_logits(logits: object, name: str, *, check_finite: bool = True) -> tor
     return logits
 
 
+def check_finite_pair(first: torch.Tensor, first_name: str, second: torch.Tensor, second_name: str) -> None:
+    """Raise ``ValueError`` naming the tensor that holds NaN or inf; one reduction and one synchronisation
+    when both are finite (a finite sum of the two sums implies finite elements)."""
+    if bool(torch.isfinite(first.sum() + second.sum())):
+        return
+    for tensor, name in ((first, first_name), (second, second_name)):
+        if not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"{name} contains NaN or inf")
+
+
 def check_temperature(T: object, name: str = "T") -> float:
     """Return ``T`` as a float if it is a finite real number greater than zero."""
     if isinstance(T, torch.Tensor):
@@ -83,7 +93,8 @@ def check_target(target: object, logits: torch.Tensor, name: str = "target") -> 
     if target.device != logits.device:
         raise ValueError(f"{name} is on {target.device} but the logits are on {logits.device}")
     K = logits.shape[-1]
-    if target.numel() and (bool((target < 0).any()) or bool((target >= K).any())):
+    # one pass and one synchronisation for both bounds
+    if target.numel() and not 0 <= (bounds := torch.aminmax(target)).min.item() <= bounds.max.item() < K:
         bad = target[(target < 0) | (target >= K)].flatten()[0].item()
         raise ValueError(f"{name} holds class index {bad}, outside [0, {K})")
     return target

@@ -25,6 +25,7 @@ Every loss is a sum over the class axis (the last one) for each position; the
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import torch
@@ -33,6 +34,7 @@ from ._checks import (
     REDUCTIONS,
     SOFT_LOSSES,
     check_choice,
+    check_finite_pair,
     check_logits,
     check_same_shape,
     check_target,
@@ -52,9 +54,10 @@ def _reduce(per_position: torch.Tensor, reduction: str) -> torch.Tensor:
 
 
 def _check_pair(student_logits, teacher_logits):
-    check_logits(student_logits, "student_logits")
-    check_logits(teacher_logits, "teacher_logits")
+    check_logits(student_logits, "student_logits", check_finite=False)
+    check_logits(teacher_logits, "teacher_logits", check_finite=False)
     check_same_shape(student_logits, teacher_logits)
+    check_finite_pair(student_logits, "student_logits", teacher_logits, "teacher_logits")
     student = working_dtype(student_logits)
     return student, working_dtype(teacher_logits).to(student.dtype)
 
@@ -178,44 +181,52 @@ class _KDLoss(torch.autograd.Function):
     (or 1); teacher gradient: ``alpha*s/T * p * (log p - log q - KL)`` for the KL form and
     ``alpha*s/T * p * (-log q - CE)`` for the cross-entropy form. Both are tested against
     autograd of the plain expression. Not twice differentiable.
+
+    The forward pass computes the student's gradient (per position, before the reduction's
+    divisor) while ``q`` and ``p`` are at hand, and saves only it; the backward pass scales it by
+    the upstream gradient. So the backward pass is one multiplication, and the distributions are
+    freed when the forward pass ends. The teacher's pieces are saved only when the teacher needs a
+    gradient.
     """
 
     @staticmethod
     def forward(ctx, student_logits, teacher_logits, target, T, alpha, reduction, soft_loss, t_squared):
         student = working_dtype(student_logits)
         teacher = working_dtype(teacher_logits).to(student.dtype)
-        per_position, (log_q, log_p, soft, log_q1, soft_weight, hard_weight) = _kd_forward(
-            student, teacher, target, T, alpha, soft_loss, t_squared
+        per_position, (log_q, log_p, soft, log_q1, soft_weight, hard_weight, p) = _kd_forward(
+            student, teacher, target, T, alpha, soft_loss, t_squared, keep_p=True
         )
-        if hard_weight:
-            ctx.save_for_backward(log_q, log_p, soft, log_q1, target)
-        else:
-            ctx.save_for_backward(log_q, log_p, soft)
-        ctx.settings = (T, soft_weight, hard_weight, reduction, soft_loss, student_logits.dtype, teacher_logits.dtype)
+        student_grad = teacher_pieces = None
+        if ctx.needs_input_grad[0]:
+            q1 = log_q1.exp() if hard_weight else None
+            student_grad = _student_grad(log_q.exp(), p, q1, target, soft_weight / T, hard_weight)
+        if ctx.needs_input_grad[1]:
+            teacher_pieces = (log_q, log_p, soft)
+        ctx.save_for_backward(student_grad, *(teacher_pieces or ()))
+        ctx.settings = (T, soft_weight, reduction, soft_loss, student_logits.dtype, teacher_logits.dtype)
         return _reduce(per_position, reduction)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output):
-        T, soft_weight, hard_weight, reduction, soft_loss, student_dtype, teacher_dtype = ctx.settings
-        saved = ctx.saved_tensors
-        log_q, log_p, soft = saved[:3]
-        positions = max(log_q.numel() // log_q.shape[-1], 1)
+        T, soft_weight, reduction, soft_loss, student_dtype, teacher_dtype = ctx.settings
+        student_grad, *teacher_pieces = ctx.saved_tensors
+        shape = student_grad.shape if student_grad is not None else teacher_pieces[0].shape
+        positions = max(math.prod(shape[:-1]), 1)
         if reduction == "none":
             upstream = grad_output.unsqueeze(-1)
         elif reduction == "sum":
             upstream = grad_output
         else:
             upstream = grad_output / positions
-        p = log_p.exp()
-        student_grad = teacher_grad = None
-        if ctx.needs_input_grad[0]:
-            q1, target = (saved[3].exp(), saved[4]) if hard_weight else (None, None)
-            student_grad = _student_grad(log_q.exp(), p, q1, target, soft_weight / T, hard_weight)
+        if student_grad is not None:
+            # not in place: a graph kept with retain_graph=True may run this backward pass again
             student_grad = (student_grad * upstream).to(student_dtype)
-        if ctx.needs_input_grad[1]:
+        teacher_grad = None
+        if teacher_pieces:
+            log_q, log_p, soft = teacher_pieces
             centred = (log_p - log_q) if soft_loss == "kl" else -log_q
-            teacher_grad = p * (centred - soft.unsqueeze(-1)) * (soft_weight / T)
+            teacher_grad = log_p.exp() * (centred - soft.unsqueeze(-1)) * (soft_weight / T)
             teacher_grad = (teacher_grad * upstream).to(teacher_dtype)
         return student_grad, teacher_grad, None, None, None, None, None, None
 
@@ -237,20 +248,25 @@ def _check_kd_arguments(student_logits, teacher_logits, target, T, alpha, reduct
     return student, teacher, T, alpha
 
 
-def _kd_forward(student, teacher, target, T, alpha, soft_loss, t_squared):
-    """The unchecked per-position loss, and the pieces its closed-form gradient needs."""
+def _kd_forward(student, teacher, target, T, alpha, soft_loss, t_squared, keep_p=False):
+    """The unchecked per-position loss, and the pieces its closed-form gradient needs (with ``p`` if ``keep_p``)."""
     log_q = _log_softmax_t(student, T)
     log_p = _log_softmax_t(teacher, T)
-    kl, cross_entropy = _soft_terms_from_logs(log_q, log_p)
-    soft = kl if soft_loss == "kl" else cross_entropy
+    p = log_p.exp()
+    if soft_loss == "kl":
+        # term by term, p_i (log p_i - log q_i): see _soft_terms_from_logs
+        soft = torch.sub(log_p, log_q).mul_(p).sum(-1)
+    else:
+        soft = -(p * log_q).sum(-1)
     soft_weight = alpha * (T * T if t_squared else 1.0)
     loss = soft_weight * soft
     hard_weight = 1.0 - alpha if target is not None else 0.0
     log_q1 = None
     if hard_weight:
-        log_q1 = _log_softmax_t(student, 1.0)
+        log_q1 = log_q if T == 1.0 else _log_softmax_t(student, 1.0)
         loss = loss - hard_weight * log_q1.gather(-1, target.long().unsqueeze(-1)).squeeze(-1)
-    return loss, (log_q, log_p, soft, log_q1, soft_weight, hard_weight)
+    pieces = (log_q, log_p, soft, log_q1, soft_weight, hard_weight)
+    return loss, (*pieces, p) if keep_p else pieces
 
 
 def _kd_per_position(student, teacher, target, T, alpha, soft_loss="kl", t_squared=True):

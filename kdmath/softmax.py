@@ -7,7 +7,8 @@ r"""The temperature softmax and the quantities the book derives from it.
 Numerically we subtract the largest logit *before* dividing by ``T``:
 ``(z - max z) / T`` has a relative error of one rounding, whereas ``z/T - max(z/T)``
 carries an absolute error of order ``|z|/T`` times the machine epsilon, which at
-``|z| = 1e4`` and ``T = 1e-4`` is several units in the exponent.
+``|z| = 1e4`` and ``T = 1e-4`` is several units in the exponent. At ``T = 1`` there is
+nothing to divide, and (log-)softmax subtracts the maximum itself, so the extra pass is skipped.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from ._checks import check_dim, check_logits, check_temperature, working_dtype
 
 
 def _scaled_shifted(logits: torch.Tensor, T: float, dim: int) -> torch.Tensor:
-    shifted = logits - logits.amax(dim=dim, keepdim=True)
-    return shifted / T
+    # At T = 1 (log-)softmax subtracts the maximum itself, exactly as here: no extra pass is needed.
+    if T == 1.0:
+        return logits
+    return (logits - logits.amax(dim=dim, keepdim=True)).div_(T)  # in place: the difference is a new tensor
 
 
 def _log_softmax_t(logits: torch.Tensor, T: float, dim: int = -1) -> torch.Tensor:
