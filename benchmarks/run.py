@@ -1,7 +1,8 @@
 """Benchmarks for kdmath, run by ``make bench``.
 
-Each benchmark times kdmath against a baseline measured in the same run and
-reports the ratio, so numbers from different machines are comparable as ratios.
+Each benchmark times kdmath against a baseline measured in the same run, the two alternating
+(:func:`interleaved`), and reports the median ratio of the pairs, so numbers from different
+machines, or from a busy one, are comparable as ratios.
 
 * ``loss+grad``: the distillation loss and its gradient with respect to the
   student logits, computed (a) by kdmath's ``kd_loss`` and autograd, (b) by
@@ -30,15 +31,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import kdmath  # noqa: E402
 
 
-def median_seconds(fn, repeats: int, warmup: int = 2) -> float:
+def interleaved(baseline, candidate, repeats: int, warmup: int = 2) -> tuple[float, float, float]:
+    """Median seconds of ``baseline`` and of ``candidate``, and the median of their per-pair ratio.
+
+    The two run alternately, one after the other, ``repeats`` times: a slow moment of a shared machine
+    then slows a pair rather than one side, and the ratio of each pair cancels it.
+    """
     for _ in range(warmup):
-        fn()
-    times = []
+        baseline()
+        candidate()
+    base, cand = [], []
     for _ in range(repeats):
         start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        baseline()
+        middle = time.perf_counter()
+        candidate()
+        base.append(middle - start)
+        cand.append(time.perf_counter() - middle)
+    return statistics.median(base), statistics.median(cand), statistics.median(b / c for b, c in zip(base, cand))
 
 
 def baseline_loss_and_grad(zs, zt, y, T, alpha):
@@ -71,9 +81,11 @@ def bench_loss_and_grad(shapes, repeats):
         # same answer first, then speed
         _, g_base = baseline_loss_and_grad(zs, zt, y, T, alpha)
         torch.testing.assert_close(kdmath_closed_form(zs, zt, y, T, alpha), g_base, rtol=1e-4, atol=1e-7)
-        base = median_seconds(lambda: baseline_loss_and_grad(zs, zt, y, T, alpha), repeats)
-        auto = median_seconds(lambda: kdmath_autograd(zs, zt, y, T, alpha), repeats)
-        closed = median_seconds(lambda: kdmath_closed_form(zs, zt, y, T, alpha), repeats)
+        def baseline():
+            return baseline_loss_and_grad(zs, zt, y, T, alpha)
+
+        base, auto, auto_ratio = interleaved(baseline, lambda: kdmath_autograd(zs, zt, y, T, alpha), repeats)
+        _, closed, closed_ratio = interleaved(baseline, lambda: kdmath_closed_form(zs, zt, y, T, alpha), repeats)
         rows.append(
             {
                 "N": N,
@@ -81,8 +93,8 @@ def bench_loss_and_grad(shapes, repeats):
                 "baseline_ms": 1e3 * base,
                 "kdmath_autograd_ms": 1e3 * auto,
                 "kdmath_closed_form_ms": 1e3 * closed,
-                "speedup_autograd_vs_baseline": base / auto,
-                "speedup_closed_form_vs_baseline": base / closed,
+                "speedup_autograd_vs_baseline": auto_ratio,
+                "speedup_closed_form_vs_baseline": closed_ratio,
             }
         )
     return rows
