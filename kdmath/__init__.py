@@ -5,7 +5,7 @@ temperature ``T``, ``K`` classes, teacher soft targets ``p = softmax(z_t / T)``,
 student soft predictions ``q = softmax(z_s / T)``, and ``alpha`` weighting the soft term.
 """
 
-from . import costs, data, divergences, features, theory, vocab
+from . import conventions, costs, data, divergences, features, theory, vocab
 from .gradients import kd_grad
 from .losses import hard_cross_entropy, kd_loss, kl_divergence, soft_cross_entropy
 from .softmax import entropy_t, entropy_t_dT, log_softmax_t, logits_for, softmax_t, softmax_t_jacobian
@@ -24,6 +24,7 @@ __all__ = [
     "kl_divergence",
     "soft_cross_entropy",
     "hard_cross_entropy",
+    "conventions",
     "costs",
     "data",
     "divergences",
