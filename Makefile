@@ -60,6 +60,7 @@ test: book $(STAMPS)/chromium
 
 bench: setup
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/fused.py
 	$(PY) benchmarks/trainer.py
 
 # The build, the copied MathJax and the caches; the virtual environment stays.

@@ -7,6 +7,7 @@ student soft predictions ``q = softmax(z_s / T)``, and ``alpha`` weighting the s
 
 from . import conventions, costs, data, divergences, features, theory, vocab
 from .gradients import kd_grad
+from .fused import linear_kd_loss
 from .losses import hard_cross_entropy, kd_loss, kl_divergence, soft_cross_entropy
 from .softmax import entropy_t, entropy_t_dT, log_softmax_t, logits_for, softmax_t, softmax_t_jacobian
 
@@ -20,6 +21,7 @@ __all__ = [
     "entropy_t",
     "entropy_t_dT",
     "kd_loss",
+    "linear_kd_loss",
     "kd_grad",
     "kl_divergence",
     "soft_cross_entropy",
