@@ -198,8 +198,16 @@ class _KDLoss(torch.autograd.Function):
         )
         student_grad = teacher_pieces = None
         if ctx.needs_input_grad[0]:
-            q1 = log_q1.exp() if hard_weight else None
-            student_grad = _student_grad(log_q.exp(), p, q1, target, soft_weight / T, hard_weight)
+            # The exponentials overwrite the log-probabilities that nothing needs any more: fewer fresh
+            # (positions x K) buffers, which is where the time of a large vocabulary goes.
+            q = log_q.exp() if ctx.needs_input_grad[1] else log_q.exp_()
+            if not hard_weight:
+                q1 = None
+            elif log_q1 is log_q:  # T = 1: the soft and hard terms share the student's distribution
+                q1 = q
+            else:
+                q1 = log_q1.exp_()  # the hard term's log-probabilities were used for the loss already
+            student_grad = _student_grad(q, p, q1, target, soft_weight / T, hard_weight)
         if ctx.needs_input_grad[1]:
             teacher_pieces = (log_q, log_p, soft)
         ctx.save_for_backward(student_grad, *(teacher_pieces or ()))
@@ -279,9 +287,13 @@ def _student_grad(q, p, q1, target, soft_factor, hard_weight):
 
     The closed form of chapter 2, shared by :func:`kdmath.kd_grad` and kd_loss's backward pass.
     """
-    grad = q.sub_(p).mul_(soft_factor)
+    if q1 is q:  # one distribution for both terms (T = 1): (soft_factor + hard_weight) q - soft_factor p
+        grad = q.mul_(soft_factor + hard_weight).sub_(p, alpha=soft_factor)
+    else:
+        grad = q.sub_(p).mul_(soft_factor)
+        if hard_weight:
+            grad.add_(q1, alpha=hard_weight)
     if hard_weight:
-        grad.add_(q1, alpha=hard_weight)
         index = target.long().unsqueeze(-1)
         grad.scatter_add_(-1, index, torch.full(index.shape, -hard_weight, dtype=grad.dtype, device=grad.device))
     return grad

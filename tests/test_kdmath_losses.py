@@ -168,3 +168,29 @@ def test_distillation_at_T1_is_label_smoothing_towards_the_teacher(alpha):
     as_divergence = kdmath.kd_loss(z_s, z_t, y, T=1.0, alpha=alpha)
     torch.testing.assert_close(as_cross_entropy, ce_smoothed, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(as_divergence, ce_smoothed - alpha * entropy, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("T", [1.0, 2.5])
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 1.0])
+@pytest.mark.parametrize("teacher_grad", [False, True])
+def test_the_forward_computed_gradient_equals_autograd_of_the_plain_recipe(T, alpha, teacher_grad):
+    """kd_loss computes the student's gradient in its forward pass, in place of buffers it frees (at T = 1 the
+    soft and hard terms share one); the result must equal autograd through F.kl_div + F.cross_entropy."""
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(int(10 * T + 3 * alpha + teacher_grad))
+    z_s = (3 * torch.randn(7, 13, generator=g, dtype=torch.float64)).requires_grad_(True)
+    z_t = (3 * torch.randn(7, 13, generator=g, dtype=torch.float64)).requires_grad_(teacher_grad)
+    y = torch.randint(0, 13, (7,), generator=g)
+    loss = kdmath.kd_loss(z_s, z_t, y, T=T, alpha=alpha)
+    inputs = [z_s, z_t] if teacher_grad else [z_s]
+    grads = torch.autograd.grad(loss, inputs, retain_graph=True)
+    again = torch.autograd.grad(loss, inputs)  # a kept graph gives the same gradient a second time
+    s, t = z_s.detach().requires_grad_(True), z_t.detach().requires_grad_(teacher_grad)
+    soft = F.kl_div(F.log_softmax(s / T, -1), F.log_softmax(t / T, -1), reduction="batchmean", log_target=True)
+    plain = (1 - alpha) * F.cross_entropy(s, y) + alpha * T * T * soft
+    expected = torch.autograd.grad(plain, [s, t] if teacher_grad else [s])
+    torch.testing.assert_close(loss, plain, rtol=1e-12, atol=1e-12)
+    for got, repeat, want in zip(grads, again, expected):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+        assert torch.equal(got, repeat)
