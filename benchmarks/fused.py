@@ -33,7 +33,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -41,7 +40,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from kdmath.fused import linear_kd_loss
+from kdmath.fused import linear_kd_loss  # noqa: E402
+from run import atomic_write_json  # noqa: E402  (benchmarks/, the script's own directory)
 
 T, ALPHA = 1.0, 0.5
 
@@ -128,15 +128,6 @@ def peak_bytes(variant: str, N: int, d: int, V: int) -> int:
         env=dict(os.environ),
     )
     return json.loads(result.stdout.strip().splitlines()[-1])["peak_bytes"]
-
-
-def atomic_write_json(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(payload, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
 
 
 def main(argv=None) -> int:

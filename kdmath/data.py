@@ -63,16 +63,22 @@ class MNIST:
 
 def mnist_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """The directory to read MNIST from (see the module docstring for the order of the choices)."""
+    return data_directory(data_dir, ENV_VAR, "mnist")
+
+
+def data_directory(data_dir: str | os.PathLike | None, env_var: str, folder: str) -> Path:
+    """The directory a data set is read from: ``data_dir``; else ``$env_var``; else ``../shared/data/<folder>``
+    beside the repository, where it exists; else ``~/.cache/kdbook/<folder>``. Shared with :mod:`kdmath.text`."""
     if data_dir is not None:
         if not isinstance(data_dir, (str, os.PathLike)):
             raise TypeError(f"data_dir must be a path, got {type(data_dir).__name__}")
         return Path(data_dir).expanduser()
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR]).expanduser()
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    if os.environ.get(env_var):
+        return Path(os.environ[env_var]).expanduser()
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / folder
     if shared.is_dir():
         return shared
-    return Path.home() / ".cache" / "kdbook" / "mnist"
+    return Path.home() / ".cache" / "kdbook" / folder
 
 
 def _find(directory: Path, name: str) -> Path | None:
@@ -142,8 +148,13 @@ def read_idx(path: str | os.PathLike) -> torch.Tensor:
 
 def default_mirrors() -> tuple[str, ...]:
     """The base URLs to download from: ``$KDBOOK_MNIST_MIRRORS`` if set, else ``MIRRORS``."""
-    listed = os.environ.get(MIRRORS_ENV_VAR, "").replace(",", " ").split()
-    return tuple(listed) if listed else MIRRORS
+    return mirrors_from_env(MIRRORS_ENV_VAR, MIRRORS)
+
+
+def mirrors_from_env(env_var: str, defaults: tuple[str, ...]) -> tuple[str, ...]:
+    """The base URLs listed in ``$env_var`` (separated by spaces or commas), else ``defaults``."""
+    listed = os.environ.get(env_var, "").replace(",", " ").split()
+    return tuple(listed) if listed else defaults
 
 
 def download_mnist(

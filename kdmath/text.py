@@ -40,6 +40,7 @@ from pathlib import Path
 import torch
 
 from .bpe import BPETokenizer, shakespeare_tokenizer
+from .data import data_directory, mirrors_from_env
 
 __all__ = [
     "SHAKESPEARE_FILE",
@@ -77,22 +78,12 @@ class TokenSplit:
 
 def shakespeare_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """The directory to read Tiny Shakespeare from (see the module docstring for the order of the choices)."""
-    if data_dir is not None:
-        if not isinstance(data_dir, (str, os.PathLike)):
-            raise TypeError(f"data_dir must be a path, got {type(data_dir).__name__}")
-        return Path(data_dir).expanduser()
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR]).expanduser()
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare"
-    if shared.is_dir():
-        return shared
-    return Path.home() / ".cache" / "kdbook" / "tinyshakespeare"
+    return data_directory(data_dir, ENV_VAR, "tinyshakespeare")
 
 
 def default_mirrors() -> tuple[str, ...]:
     """The base URLs to download from: ``$KDBOOK_SHAKESPEARE_MIRRORS`` if set, else ``MIRRORS``."""
-    listed = os.environ.get(MIRRORS_ENV_VAR, "").replace(",", " ").split()
-    return tuple(listed) if listed else MIRRORS
+    return mirrors_from_env(MIRRORS_ENV_VAR, MIRRORS)
 
 
 def verify_shakespeare(path: str | os.PathLike) -> bytes:
