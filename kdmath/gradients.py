@@ -23,8 +23,7 @@ from typing import Optional
 
 import torch
 
-from .losses import _check_kd_arguments, _student_grad
-from .softmax import _softmax_t
+from .losses import _check_kd_arguments, _kd_loss_and_student_grad
 
 
 def kd_grad(
@@ -48,11 +47,9 @@ def kd_grad(
     student, teacher, T, alpha = _check_kd_arguments(
         student_logits, teacher_logits, target, T, alpha, reduction, soft_loss, t_squared
     )
-
-    soft_factor = alpha * (T if t_squared else 1.0 / T)
-    hard_weight = 1.0 - alpha if target is not None else 0.0
-    q1 = _softmax_t(student, 1.0) if hard_weight else None
-    grad = _student_grad(_softmax_t(student, T), _softmax_t(teacher, T), q1, target, soft_factor, hard_weight)
+    _, grad = _kd_loss_and_student_grad(
+        student, teacher, target, T, alpha, soft_loss, t_squared, want_grad=True, want_loss=False
+    )
     if reduction == "batchmean":
         positions = student.numel() // student.shape[-1]
         grad.div_(max(positions, 1))

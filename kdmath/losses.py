@@ -193,23 +193,20 @@ class _KDLoss(torch.autograd.Function):
     def forward(ctx, student_logits, teacher_logits, target, T, alpha, reduction, soft_loss, t_squared):
         student = working_dtype(student_logits)
         teacher = working_dtype(teacher_logits).to(student.dtype)
-        per_position, (log_q, log_p, soft, log_q1, soft_weight, hard_weight, p) = _kd_forward(
-            student, teacher, target, T, alpha, soft_loss, t_squared, keep_p=True
-        )
         student_grad = teacher_pieces = None
-        if ctx.needs_input_grad[0]:
-            # The exponentials overwrite the log-probabilities that nothing needs any more: fewer fresh
-            # (positions x K) buffers, which is where the time of a large vocabulary goes.
-            q = log_q.exp() if ctx.needs_input_grad[1] else log_q.exp_()
-            if not hard_weight:
-                q1 = None
-            elif log_q1 is log_q:  # T = 1: the soft and hard terms share the student's distribution
-                q1 = q
-            else:
-                q1 = log_q1.exp_()  # the hard term's log-probabilities were used for the loss already
-            student_grad = _student_grad(q, p, q1, target, soft_weight / T, hard_weight)
         if ctx.needs_input_grad[1]:
+            per_position, (log_q, log_p, soft, log_q1, soft_weight, hard_weight, p) = _kd_forward(
+                student, teacher, target, T, alpha, soft_loss, t_squared, keep_p=True
+            )
+            if ctx.needs_input_grad[0]:
+                q1 = None if not hard_weight else log_q1.exp()
+                student_grad = _student_grad(log_q.exp(), p, q1, target, soft_weight / T, hard_weight)
             teacher_pieces = (log_q, log_p, soft)
+        else:
+            per_position, student_grad = _kd_loss_and_student_grad(
+                student, teacher, target, T, alpha, soft_loss, t_squared, want_grad=True
+            )
+            soft_weight = alpha * (T * T if t_squared else 1.0)
         ctx.save_for_backward(student_grad, *(teacher_pieces or ()))
         ctx.settings = (T, soft_weight, reduction, soft_loss, student_logits.dtype, teacher_logits.dtype)
         return _reduce(per_position, reduction)
@@ -279,7 +276,7 @@ def _kd_forward(student, teacher, target, T, alpha, soft_loss, t_squared, keep_p
 
 def _kd_per_position(student, teacher, target, T, alpha, soft_loss="kl", t_squared=True):
     """The unchecked per-position loss, for callers (the trainer) that validated once."""
-    return _kd_forward(student, teacher, target, T, alpha, soft_loss, t_squared)[0]
+    return _kd_loss_and_student_grad(student, teacher, target, T, alpha, soft_loss, t_squared, want_grad=False)[0]
 
 
 def _student_grad(q, p, q1, target, soft_factor, hard_weight):
@@ -297,3 +294,87 @@ def _student_grad(q, p, q1, target, soft_factor, hard_weight):
         index = target.long().unsqueeze(-1)
         grad.scatter_add_(-1, index, torch.full(index.shape, -hard_weight, dtype=grad.dtype, device=grad.device))
     return grad
+
+
+# How far below the shift an exponent may reach while exp stays a normal number, with room to spare:
+# about 61 in float32 and 496 in float64.
+_EXPONENT_ROOM = {dtype: 0.7 * -math.log(torch.finfo(dtype).tiny) for dtype in (torch.float32, torch.float64)}
+
+
+def _shifted(logits: torch.Tensor, T: float) -> torch.Tensor:
+    """``logits`` minus a shift after which every ``shifted / T`` lies in [-room, 0], with 0 reached per position.
+
+    The exact shift is each position's largest logit. On a CPU the reduction along a short last axis
+    costs more than the exponentials themselves (benchmarks/run.py, 4096 x 10 to 64 classes), so there
+    one shift serves every position when the spread of the whole tensor permits: the largest logit
+    of all. The exponent of each position's largest logit is then at least -room, its sum of
+    exponentials at least exp(-room), a normal number, and the rounding of ``(z - shift) / T`` is
+    one unit in the spread over ``T``, the order of the rounding already in ``z / T``.
+    """
+    if logits.device.type == "cpu":
+        low, high = torch.aminmax(logits)
+        if (high - low).item() <= T * _EXPONENT_ROOM.get(logits.dtype, 0.0):
+            return logits - high
+    return logits - logits.amax(-1, keepdim=True)
+
+
+def _kd_loss_and_student_grad(student, teacher, target, T, alpha, soft_loss, t_squared, want_grad, want_loss=True):
+    r"""The per-position loss (``None`` unless ``want_loss``) and, if ``want_grad``, its gradient with respect to
+    the student logits.
+
+    With a shift subtracted first (:func:`_shifted`, so that no exponential overflows or vanishes at
+    any ``T``), :math:`a = (z_s - c_s)/T`, :math:`b = (z_t - c_t)/T`,
+    :math:`Z_s = \sum_i e^{a_i}` and :math:`Z_t = \sum_i e^{b_i}`:
+
+    .. math::
+
+        \mathrm{KL}(p\|q) = \frac{1}{Z_t}\sum_i e^{b_i}(b_i - a_i) - (\log Z_t - \log Z_s),
+        \qquad -\sum_i p_i \log q_i = \log Z_s - \frac{1}{Z_t}\sum_i e^{b_i} a_i,
+
+    and the student gradient (chapter 2) is
+    :math:`\tfrac{s}{T}\,(e^{a}/Z_s - e^{b}/Z_t) + (1-\alpha)(\sigma_1(z_s) - e_y)` with
+    :math:`s = \alpha T^2` (or :math:`\alpha`). Three exponentials (two at ``T = 1``) and no
+    log-softmax; every other quantity is one number per position. The accuracy is that of the
+    term-by-term sum (see :func:`kl_divergence`): a few roundings, absolute.
+    """
+    soft_weight = alpha * (T * T if t_squared else 1.0)
+    hard_weight = 1.0 - alpha if target is not None else 0.0
+    # the hard term's exponentials are at T = 1: the shift must suit both temperatures
+    shifted = _shifted(student, min(T, 1.0) if hard_weight else T)
+    a = shifted if T == 1.0 else shifted / T
+    b = _shifted(teacher, T)
+    if T != 1.0:
+        b.div_(T)
+    exp_a, exp_b = a.exp(), b.exp()
+    Z_s, Z_t = exp_a.sum(-1, keepdim=True), exp_b.sum(-1, keepdim=True)
+    loss = None
+    if want_loss:
+        log_Z_s = Z_s.log()
+        if soft_loss == "kl":
+            loss = torch.sub(b, a).mul_(exp_b).sum(-1, keepdim=True).div_(Z_t).sub_(Z_t.log().sub_(log_Z_s))
+        else:
+            loss = torch.sub(log_Z_s, (a * exp_b).sum(-1, keepdim=True).div_(Z_t))
+        loss.mul_(soft_weight)
+    if hard_weight:
+        index = target.unsqueeze(-1)
+        if T == 1.0:
+            exp_1, Z_1 = exp_a, Z_s
+        else:
+            exp_1 = shifted.exp()
+            Z_1 = exp_1.sum(-1, keepdim=True)
+        if want_loss:
+            loss.add_(torch.sub(Z_1.log(), shifted.gather(-1, index)), alpha=hard_weight)
+
+    grad = None
+    if want_grad:
+        soft_factor = soft_weight / T
+        if hard_weight and T == 1.0:  # one distribution for both terms
+            grad = exp_a.mul_((soft_factor + hard_weight) / Z_s)
+        else:
+            grad = exp_a.mul_(soft_factor / Z_s)
+            if hard_weight:
+                grad.addcmul_(exp_1, hard_weight / Z_1)
+        grad.addcmul_(exp_b, Z_t.reciprocal_().mul_(-soft_factor))
+        if hard_weight:
+            grad.scatter_add_(-1, index, torch.full(index.shape, -hard_weight, dtype=grad.dtype, device=grad.device))
+    return (loss.squeeze(-1) if want_loss else None), grad

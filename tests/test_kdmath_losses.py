@@ -25,7 +25,8 @@ def _random_case(seed, shape, K, scale=3.0):
 cases = st.tuples(
     st.integers(0, 10_000),
     st.sampled_from([(1,), (5,), (2, 3)]),
-    st.integers(2, 7),
+    # a few classes run on the transposed logits on a CPU, more than kdmath.losses._CLASSES_FIRST_MAX_K on the rows
+    st.one_of(st.integers(2, 7), st.sampled_from([17, 40])),
     st.floats(-2, 2).map(lambda e: 10.0**e),
     st.floats(0.0, 1.0),
     st.sampled_from(["batchmean", "sum", "none"]),
@@ -83,11 +84,12 @@ def test_batchmean_matches_torch_kl_div_batchmean():
     torch.testing.assert_close(kdmath.kl_divergence(zs, zt, T=T), want)
 
 
-def test_loss_is_finite_at_extreme_temperatures_in_float32():
+@pytest.mark.parametrize("K", [10, 40])
+def test_loss_is_finite_at_extreme_temperatures_in_float32(K):
     g = torch.Generator().manual_seed(6)
-    zs = (torch.rand(16, 10, generator=g) * 2 - 1) * 1e4
-    zt = (torch.rand(16, 10, generator=g) * 2 - 1) * 1e4
-    y = torch.randint(0, 10, (16,), generator=g)
+    zs = (torch.rand(16, K, generator=g) * 2 - 1) * 1e4
+    zt = (torch.rand(16, K, generator=g) * 2 - 1) * 1e4
+    y = torch.randint(0, K, (16,), generator=g)
     for T in (1e-4, 1.0, 1e4):
         zs_ = zs.clone().requires_grad_(True)
         loss = kdmath.kd_loss(zs_, zt, y, T=T, alpha=0.5)
@@ -194,3 +196,51 @@ def test_the_forward_computed_gradient_equals_autograd_of_the_plain_recipe(T, al
     for got, repeat, want in zip(grads, again, expected):
         torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
         assert torch.equal(got, repeat)
+
+
+@pytest.mark.parametrize("K", [3, 50])
+# (at large T the divergence is a few roundings of absolute size, times T^2, either way: see kl_divergence)
+@pytest.mark.parametrize("T", [0.1, 1.0, 4.0])
+@pytest.mark.parametrize("soft_loss", ["kl", "cross_entropy"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_one_shift_for_all_positions_gives_the_rows_answer(monkeypatch, K, T, soft_loss, dtype):
+    """On a CPU one shift serves every position when the spread of the logits permits (a reduction
+    along a short class axis is slow there); each position's own largest logit must give the same
+    loss, gradient and kd_grad, to rounding."""
+    from kdmath import losses
+
+    zs, zt, y = _random_case(K, (3, 4), K, scale=2.0)
+    zs, zt = zs.to(dtype), zt.to(dtype)
+    zt[0, 0] += 10.0  # positions whose largest logits differ
+    # within the room of one shift for all at T = 0.1 in float64 and at T >= 1 in both dtypes
+    assert max(zs.max() - zs.min(), zt.max() - zt.min()) < 40
+    results = []
+    for room in (losses._EXPONENT_ROOM[dtype], 0.0):  # one shift where it fits, then one per position
+        monkeypatch.setitem(losses._EXPONENT_ROOM, dtype, room)
+        a = zs.clone().requires_grad_(True)
+        loss = kdmath.kd_loss(a, zt, y, T=T, alpha=0.4, reduction="none", soft_loss=soft_loss)
+        loss.sum().backward()
+        results.append((loss.detach(), a.grad, kdmath.kd_grad(zs, zt, y, T=T, alpha=0.4)))
+    tolerance = 100 * torch.finfo(dtype).eps
+    for shared, own in zip(*results):
+        torch.testing.assert_close(shared, own, rtol=tolerance, atol=tolerance * max(1.0, own.abs().max().item()))
+
+
+@pytest.mark.parametrize("K", [10, 1000])
+@pytest.mark.parametrize("T", [0.05, 1.0, 4.0])
+def test_float32_loss_and_gradient_are_accurate_to_rounding(K, T):
+    """In float32 the loss is within a few roundings of the float64 value, relative to its size, and the
+    gradient within a few roundings absolutely (its entries are differences of probabilities)."""
+    g = torch.Generator().manual_seed(K + int(100 * T))
+    zs, zt = (3 * torch.randn(64, K, generator=g, dtype=torch.float64) for _ in range(2))
+    y = torch.randint(0, K, (64,), generator=g)
+    results = []
+    for dtype in (torch.float64, torch.float32):
+        a = zs.to(dtype).detach().requires_grad_(True)
+        loss = kdmath.kd_loss(a, zt.to(dtype), y, T=T, alpha=0.6, reduction="none")
+        loss.sum().backward()
+        results.append((loss.detach().double(), a.grad.double()))
+    (exact, exact_grad), (single, single_grad) = results
+    eps = torch.finfo(torch.float32).eps
+    assert ((single - exact) / exact).abs().max() < 50 * eps
+    assert (single_grad - exact_grad).abs().max() < 20 * eps
