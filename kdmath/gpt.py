@@ -163,12 +163,17 @@ class GPT(nn.Module):
                 )
                 parameter.copy_(draw)
 
-    def forward(self, ids: torch.Tensor, *, return_hidden: bool = False, last_only: bool = False):
+    def forward(
+        self, ids: torch.Tensor, *, return_hidden: bool = False, last_only: bool = False, head: bool = True
+    ):
         """Logits ``(B, L, V)`` for ids ``(B, L)``; with ``return_hidden`` also the residual stream.
 
         The residual stream is a list of ``n_layer + 1`` tensors ``(B, L, d_model)``: after the embedding
         and after each block (before the final LayerNorm). ``last_only=True`` returns the logits of the last
         position only, ``(B, 1, V)``, skipping the head's work on the others (what sampling needs).
+        ``head=False`` returns the final hidden states ``(B, L, d_model)`` (after the final LayerNorm)
+        in place of the logits, which are those times ``self.head.weight`` transposed: what
+        :func:`kdmath.linear_kd_loss` takes, so that the ``(B, L, V)`` logits are never held.
         """
         if (
             not isinstance(ids, torch.Tensor)
@@ -191,8 +196,11 @@ class GPT(nn.Module):
         for block in self.blocks:
             h = block(h)
             hidden.append(h)
-        logits = self.head(self.ln_final(h[:, -1:] if last_only else h))
-        return (logits, hidden) if return_hidden else logits
+        if not isinstance(head, bool):
+            raise TypeError(f"head must be a bool, got {type(head).__name__}")
+        final = self.ln_final(h[:, -1:] if last_only else h)
+        output = self.head(final) if head else final
+        return (output, hidden) if return_hidden else output
 
     def num_parameters(self) -> int:
         """The number of trainable numbers; a tied embedding/head matrix counts once."""

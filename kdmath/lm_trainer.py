@@ -43,7 +43,9 @@ wraps the student in PyTorch's ``DistributedDataParallel``, every process draws 
 ``batch_size`` windows from the same seeded generator and trains on its ``batch_size / N`` share, and
 DDP averages the gradients, which is the gradient of the mean over the global batch. So the parameters
 equal those of one process on the same global batch, to rounding (``tests/test_kdmath_lm_distributed.py``
-checks it for two processes). Only process 0 writes the checkpoint. The on-policy objective runs too, but
+checks it for two processes, with the fused loss and tied or untied heads: the head's weight enters
+the loss outside DDP's forward, and its gradient is averaged all the same). Only process 0 writes the
+checkpoint. The on-policy objective runs too, but
 its samples differ from one process's (each process draws its share's); the hidden-state term is not
 supported yet.
 """
@@ -61,7 +63,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._checks import check_temperature, check_weight
+from ._checks import check_temperature, check_weight, working_dtype
+from .fused import linear_kd_loss
 from .gpt import GPT, sample
 from .trainer import _atomic_save
 
@@ -157,7 +160,10 @@ class LMTrainConfig:
     ``floor((e + 1) steps / epochs)`` steps); a checkpoint is written after each. ``alpha`` is used by
     ``"token_kd"`` (and the data steps of ``"on_policy"``); ``divergence``, ``T`` and ``beta`` by
     ``"token_kd"`` and ``"on_policy"``; ``on_policy_fraction``, ``prompt_length`` and ``sample_T`` by
-    ``"on_policy"``.
+    ``"on_policy"``. With ``fused_loss`` (the default) those two objectives compute their loss with
+    :func:`kdmath.linear_kd_loss` from the final hidden states and the two heads' weights, never
+    holding the ``(batch, context, vocabulary)`` logits; ``False`` computes the same value from the
+    logits with :mod:`kdmath.divergences` (equal to rounding: tested).
     """
 
     steps: int
@@ -178,6 +184,7 @@ class LMTrainConfig:
     on_policy_fraction: float = 1.0
     prompt_length: int = 8
     sample_T: float = 1.0
+    fused_loss: bool = True
 
     def __post_init__(self):
         for name in ("steps", "epochs", "batch_size", "prompt_length"):
@@ -214,6 +221,8 @@ class LMTrainConfig:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
         if self.divergence not in DIVERGENCE_NAMES:
             raise ValueError(f"divergence must be one of {DIVERGENCE_NAMES}, got {self.divergence!r}")
+        if not isinstance(self.fused_loss, bool):
+            raise TypeError(f"fused_loss must be a bool, got {type(self.fused_loss).__name__}")
         check_temperature(self.T, "T")
         check_temperature(self.sample_T, "sample_T")
         check_weight(self.alpha, "alpha")
@@ -293,36 +302,48 @@ def _step_loss(student, teacher, projections, inputs, targets, config, generator
                             generator=generator)
             positions = torch.arange(L, device=inputs.device)
             mask = ((positions >= P - 1) & (positions <= L - 2)).expand(inputs.shape[0], L)
-    student_output = student(inputs, return_hidden=hidden)
+    fused = config.fused_loss and teacher is not None and objective in ("token_kd", "on_policy")
+    # `logits` are the final hidden states when fused (see kdmath.linear_kd_loss)
+    student_output = student(inputs, return_hidden=hidden, head=not fused)
     logits, student_hidden = student_output if hidden else (student_output, None)
     teacher_logits = teacher_hidden = None
     if teacher is not None and (objective != "labels" or hidden):
         with torch.no_grad():
-            teacher_output = teacher(inputs, return_hidden=hidden)
+            teacher_output = teacher(inputs, return_hidden=hidden, head=not fused)
         teacher_logits, teacher_hidden = teacher_output if hidden else (teacher_output, None)
-    vocab = logits.shape[-1]
-    if objective == "labels" and skip_prompt:
-        loss = F.cross_entropy(logits[:, config.prompt_length - 1:].reshape(-1, vocab).float(),
+    if fused:
+        # `student` may be the DistributedDataParallel wrapper; the weight is its module's own parameter
+        student_head = getattr(student, "module", student).head.weight
+        if mask is not None:  # on-policy: T^2 D over the positions that produced a generated token
+            keep, alpha = torch.where(mask, 0, -100), 1.0
+        else:
+            keep, alpha = targets, config.alpha
+        loss = linear_kd_loss(
+            logits, student_head, teacher_logits, teacher.head.weight, keep, T=config.T, alpha=alpha,
+            divergence=config.divergence, beta=config.beta, ignore_index=-100,
+        )
+    elif (vocab := logits.shape[-1]) and objective == "labels" and skip_prompt:
+        loss = F.cross_entropy(working_dtype(logits[:, config.prompt_length - 1:].reshape(-1, vocab)),
                                targets[:, config.prompt_length - 1:].reshape(-1))
     elif objective == "labels":
-        loss = F.cross_entropy(logits.reshape(-1, vocab).float(), targets.reshape(-1))
+        loss = F.cross_entropy(working_dtype(logits.reshape(-1, vocab)), targets.reshape(-1))
     elif objective == "teacher_argmax":
-        loss = F.cross_entropy(logits.reshape(-1, vocab).float(), teacher_logits.argmax(-1).reshape(-1))
+        loss = F.cross_entropy(working_dtype(logits.reshape(-1, vocab)), teacher_logits.argmax(-1).reshape(-1))
     elif mask is not None:
         loss = config.T**2 * _divergence(
-            config.divergence, logits.float(), teacher_logits.float(), T=config.T, beta=config.beta, mask=mask
+            config.divergence, working_dtype(logits), working_dtype(teacher_logits), T=config.T, beta=config.beta, mask=mask
         )
     else:  # token_kd, or an on_policy step on the data
         loss = (
             config.alpha
             * config.T**2
             * _divergence(
-                config.divergence, logits.float(), teacher_logits.float(), T=config.T, beta=config.beta
+                config.divergence, working_dtype(logits), working_dtype(teacher_logits), T=config.T, beta=config.beta
             )
         )
         if config.alpha < 1.0:
             loss = loss + (1.0 - config.alpha) * F.cross_entropy(
-                logits.reshape(-1, vocab).float(), targets.reshape(-1)
+                working_dtype(logits.reshape(-1, vocab)), targets.reshape(-1)
             )
     if hidden:
         loss = loss + config.hidden_weight * _hidden_loss(
@@ -440,7 +461,9 @@ def train_lm(
 
     torch.manual_seed(config.seed)
     generator = torch.Generator(device=device).manual_seed(config.seed)
-    projections = _make_projections(student, teacher, config, generator).to(device)
+    # in the student's dtype, so that a float64 student trains its hidden term in float64 too
+    dtype = student.token_embedding.weight.dtype
+    projections = _make_projections(student, teacher, config, generator).to(device, dtype)
     parameters = [*student.parameters(), *projections.parameters()]
     world, rank = _process_group()
     forward_model = student

@@ -7,6 +7,7 @@ those of one process on the same global batch to rounding (the order of the sums
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
@@ -25,8 +26,8 @@ CONFIG = LMTrainConfig(steps=6, epochs=2, batch_size=4, lr=1e-2, warmup=1, objec
 pytestmark = pytest.mark.skipif(not dist.is_available(), reason="this PyTorch has no torch.distributed")
 
 
-def _models():
-    student = GPT(STUDENT, generator=torch.Generator().manual_seed(0)).double()
+def _models(tie=True):
+    student = GPT(dataclasses.replace(STUDENT, tie_embeddings=tie), generator=torch.Generator().manual_seed(0)).double()
     teacher = GPT(TEACHER, generator=torch.Generator().manual_seed(1)).double()
     return student, teacher
 
@@ -35,11 +36,11 @@ def _stream():
     return torch.randint(0, VOCAB, (2000,), generator=torch.Generator().manual_seed(2))
 
 
-def _worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
+def _worker(rank: int, world: int, init_file: str, out_dir: str, tie: bool) -> None:
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     try:
-        student, teacher = _models()
+        student, teacher = _models(tie)
         batch_sizes = []
         student.register_forward_pre_hook(lambda module, args: batch_sizes.append(args[0].shape[0]))
         history = train_lm(student, _stream(), CONFIG, teacher=teacher,
@@ -50,16 +51,22 @@ def _worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
         dist.destroy_process_group()
 
 
-def test_two_processes_train_as_one_on_the_same_global_batch(tmp_path):
-    mp.spawn(_worker, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
+# The token_kd objective computes its loss with kdmath.linear_kd_loss from the final hidden states and the
+# head's weight (LMTrainConfig.fused_loss): with untied embeddings that weight is used only outside
+# DistributedDataParallel's forward, and its gradient must still be averaged over the processes.
+@pytest.mark.parametrize("tie", [True, False], ids=["tied", "untied"])
+def test_two_processes_train_as_one_on_the_same_global_batch(tmp_path, tie):
+    assert CONFIG.fused_loss
+    mp.spawn(_worker, args=(2, str(tmp_path / "init"), str(tmp_path), tie), nprocs=2, join=True)
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
-    single, teacher = _models()
+    single, teacher = _models(tie)
     alone = train_lm(single, _stream(), CONFIG, teacher=teacher)
     for name, value in single.state_dict().items():
         for rank in ranks:  # both processes hold the same parameters, equal to one process's
             torch.testing.assert_close(rank["model"][name], value, rtol=1e-10, atol=1e-12, msg=name)
-    initial = GPT(STUDENT, generator=torch.Generator().manual_seed(0)).double().state_dict()
-    assert not torch.equal(ranks[0]["model"]["token_embedding.weight"], initial["token_embedding.weight"])  # it trained
+    initial = _models(tie)[0].state_dict()
+    for name in ("token_embedding.weight", "head.weight"):  # it trained, the head included
+        assert not torch.equal(ranks[0]["model"][name], initial[name])
     for rank in ranks:  # the logged loss is the global batch's mean (summed in float32, as the trainer's loss is)
         assert rank["train_loss"] == pytest.approx(alone.train_loss, rel=1e-6)
     assert (tmp_path / "checkpoint.pt").exists()  # written by process 0

@@ -193,6 +193,49 @@ def test_hidden_term_matches_its_formula(teacher):
     torch.testing.assert_close((with_hidden - without).double(), 0.7 * sum(terms) / 2, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"objective": "token_kd", "alpha": 0.3, "T": 2.5, "divergence": "forward_kl"},
+        {"objective": "token_kd", "alpha": 1.0, "T": 0.7, "divergence": "reverse_kl"},
+        {"objective": "token_kd", "alpha": 0.6, "divergence": "jsd", "beta": 0.2},
+        {"objective": "on_policy", "T": 2.0, "prompt_length": 5, "divergence": "reverse_kl"},
+        {"objective": "token_kd", "alpha": 0.5, "hidden_weight": 0.3, "layer_map": ((2, 1),)},
+    ],
+)
+@pytest.mark.parametrize("tie", [True, False])
+def test_the_fused_loss_trains_as_the_loss_on_the_logits(settings, tie, teacher):
+    """fused_loss=True (kdmath.linear_kd_loss on the final hidden states and the heads' weights) and
+    fused_loss=False (the divergences on materialised logits) give, in float64, the same step loss,
+    the same gradients and, after a few AdamW steps, the same parameters, to rounding."""
+    import dataclasses
+
+    student_config = dataclasses.replace(STUDENT, tie_embeddings=tie)
+    teacher64 = _model(TEACHER, seed=11)
+    teacher64.load_state_dict(teacher.state_dict())
+    teacher64.double()
+    inputs, targets = _batch(seed=9)
+    results = []
+    for fused in (True, False):
+        config = LMTrainConfig(steps=4, epochs=2, batch_size=4, lr=1e-2, fused_loss=fused, **settings)
+        student = _model(student_config, seed=5).double()
+        projections = lm_trainer._make_projections(student, teacher64, config, torch.Generator().manual_seed(0))
+        loss = _step_loss(student, teacher64, config, inputs, targets, torch.Generator().manual_seed(3),
+                          projections.double())
+        loss.backward()
+        grads = {name: p.grad.clone() for name, p in student.named_parameters()}
+        student = _model(student_config, seed=5).double()
+        history = train_lm(student, _random_stream(), config, teacher=teacher64)
+        results.append((loss.detach(), grads, student.state_dict(), history.train_loss))
+    (loss, grads, state, logged), (loss_naive, grads_naive, state_naive, logged_naive) = results
+    torch.testing.assert_close(loss, loss_naive, rtol=1e-12, atol=1e-12)
+    for name, grad in grads.items():
+        torch.testing.assert_close(grad, grads_naive[name], rtol=1e-9, atol=1e-12, msg=name)
+    for name, value in state.items():
+        torch.testing.assert_close(value, state_naive[name], rtol=1e-9, atol=1e-11, msg=name)
+    assert logged == pytest.approx(logged_naive, rel=1e-6)
+
+
 @pytest.mark.parametrize("objective", ["labels", "token_kd", "teacher_argmax", "on_policy"])
 def test_each_objective_learns_the_pattern(objective, teacher):
     stream = _pattern_stream()
@@ -364,6 +407,7 @@ def test_config_rejects_bad_values():
         ({"on_policy_fraction": 2.0}, ValueError, "on_policy_fraction"),
         ({"prompt_length": 0}, ValueError, "prompt_length"),
         ({"sample_T": -1.0}, ValueError, "sample_T"),
+        ({"fused_loss": 1}, TypeError, "fused_loss"),
     ]:
         with pytest.raises(error, match=match):
             LMTrainConfig(**({"steps": 10} | kwargs))
