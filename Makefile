@@ -61,6 +61,9 @@ test: book $(STAMPS)/chromium
 bench: setup
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/fused.py
+	@# and at the published comparison's size in bfloat16 where there is a GPU
+	@if $(PY) -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then \
+	  $(PY) benchmarks/fused.py --device cuda --out _build/benchmarks/fused-cuda.json; fi
 	$(PY) benchmarks/trainer.py
 
 # The build, the copied MathJax and the caches; the virtual environment stays.
