@@ -53,11 +53,12 @@ def _reduce(per_position: torch.Tensor, reduction: str) -> torch.Tensor:
     return per_position.mean() if per_position.numel() else per_position.sum()
 
 
-def _check_pair(student_logits, teacher_logits):
+def _check_pair(student_logits, teacher_logits, check_finite=True):
     check_logits(student_logits, "student_logits", check_finite=False)
     check_logits(teacher_logits, "teacher_logits", check_finite=False)
     check_same_shape(student_logits, teacher_logits)
-    check_finite_pair(student_logits, "student_logits", teacher_logits, "teacher_logits")
+    if check_finite:
+        check_finite_pair(student_logits, "student_logits", teacher_logits, "teacher_logits")
     student = working_dtype(student_logits)
     return student, working_dtype(teacher_logits).to(student.dtype)
 
@@ -237,8 +238,15 @@ class _KDLoss(torch.autograd.Function):
 
 
 def _check_kd_arguments(student_logits, teacher_logits, target, T, alpha, reduction, soft_loss, t_squared):
-    """The checks shared by kd_loss and kd_grad; returns the working tensors and the scalars."""
-    student, teacher = _check_pair(student_logits, teacher_logits)
+    """The checks shared by kd_loss and kd_grad; returns the working tensors and the scalars.
+
+    On a CPU, when the computation will be :func:`_kd_loss_and_student_grad` (the teacher needs no
+    gradient), the logits' finiteness is checked there, by the extremes its shift computes anyway.
+    """
+    shift_checks = isinstance(student_logits, torch.Tensor) and student_logits.device.type == "cpu" and not (
+        torch.is_grad_enabled() and getattr(teacher_logits, "requires_grad", False)
+    )
+    student, teacher = _check_pair(student_logits, teacher_logits, check_finite=not shift_checks)
     T = check_temperature(T)
     alpha = check_weight(alpha)
     check_choice(reduction, "reduction", REDUCTIONS)
@@ -301,7 +309,7 @@ def _student_grad(q, p, q1, target, soft_factor, hard_weight):
 _EXPONENT_ROOM = {dtype: 0.7 * -math.log(torch.finfo(dtype).tiny) for dtype in (torch.float32, torch.float64)}
 
 
-def _shifted(logits: torch.Tensor, T: float) -> torch.Tensor:
+def _shifted(logits: torch.Tensor, T: float, name: str) -> torch.Tensor:
     """``logits`` minus a shift after which every ``shifted / T`` lies in [-room, 0], with 0 reached per position.
 
     The exact shift is each position's largest logit. On a CPU the reduction along a short last axis
@@ -310,10 +318,16 @@ def _shifted(logits: torch.Tensor, T: float) -> torch.Tensor:
     of all. The exponent of each position's largest logit is then at least -room, its sum of
     exponentials at least exp(-room), a normal number, and the rounding of ``(z - shift) / T`` is
     one unit in the spread over ``T``, the order of the rounding already in ``z / T``.
+
+    On a CPU the extremes also check that ``logits`` (called ``name`` in the error) is finite: NaN
+    and inf reach them.
     """
     if logits.device.type == "cpu":
         low, high = torch.aminmax(logits)
-        if (high - low).item() <= T * _EXPONENT_ROOM.get(logits.dtype, 0.0):
+        low, high = low.item(), high.item()
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(f"{name} contains NaN or inf")
+        if high - low <= T * _EXPONENT_ROOM.get(logits.dtype, 0.0):
             return logits - high
     return logits - logits.amax(-1, keepdim=True)
 
@@ -340,21 +354,21 @@ def _kd_loss_and_student_grad(student, teacher, target, T, alpha, soft_loss, t_s
     soft_weight = alpha * (T * T if t_squared else 1.0)
     hard_weight = 1.0 - alpha if target is not None else 0.0
     # the hard term's exponentials are at T = 1: the shift must suit both temperatures
-    shifted = _shifted(student, min(T, 1.0) if hard_weight else T)
+    shifted = _shifted(student, min(T, 1.0) if hard_weight else T, "student_logits")
     a = shifted if T == 1.0 else shifted / T
-    b = _shifted(teacher, T)
+    b = _shifted(teacher, T, "teacher_logits")
     if T != 1.0:
         b.div_(T)
     exp_a, exp_b = a.exp(), b.exp()
     Z_s, Z_t = exp_a.sum(-1, keepdim=True), exp_b.sum(-1, keepdim=True)
     loss = None
     if want_loss:
-        log_Z_s = Z_s.log()
-        if soft_loss == "kl":
-            loss = torch.sub(b, a).mul_(exp_b).sum(-1, keepdim=True).div_(Z_t).sub_(Z_t.log().sub_(log_Z_s))
-        else:
-            loss = torch.sub(log_Z_s, (a * exp_b).sum(-1, keepdim=True).div_(Z_t))
-        loss.mul_(soft_weight)
+        if soft_loss == "kl":  # s KL = s sum_i e^(b_i) (b_i - a_i) / Z_t - s log(Z_t / Z_s)
+            tilted = torch.sub(b, a).mul_(exp_b).sum(-1, keepdim=True)
+            loss = torch.addcdiv(torch.div(Z_t, Z_s).log_().mul_(-soft_weight), tilted, Z_t, value=soft_weight)
+        else:  # s CE = s log Z_s - s sum_i e^(b_i) a_i / Z_t
+            tilted = (a * exp_b).sum(-1, keepdim=True)
+            loss = torch.addcdiv(Z_s.log().mul_(soft_weight), tilted, Z_t, value=-soft_weight)
     if hard_weight:
         index = target.unsqueeze(-1)
         if T == 1.0:
@@ -362,8 +376,8 @@ def _kd_loss_and_student_grad(student, teacher, target, T, alpha, soft_loss, t_s
         else:
             exp_1 = shifted.exp()
             Z_1 = exp_1.sum(-1, keepdim=True)
-        if want_loss:
-            loss.add_(torch.sub(Z_1.log(), shifted.gather(-1, index)), alpha=hard_weight)
+        if want_loss:  # (1 - alpha) (log Z_1 - shifted_y)
+            loss.add_(Z_1.log().sub_(shifted.gather(-1, index)), alpha=hard_weight)
 
     grad = None
     if want_grad:
@@ -374,7 +388,7 @@ def _kd_loss_and_student_grad(student, teacher, target, T, alpha, soft_loss, t_s
             grad = exp_a.mul_(soft_factor / Z_s)
             if hard_weight:
                 grad.addcmul_(exp_1, hard_weight / Z_1)
-        grad.addcmul_(exp_b, Z_t.reciprocal_().mul_(-soft_factor))
+        grad.addcmul_(exp_b, -soft_factor / Z_t)
         if hard_weight:
             grad.scatter_add_(-1, index, torch.full(index.shape, -hard_weight, dtype=grad.dtype, device=grad.device))
     return (loss.squeeze(-1) if want_loss else None), grad
