@@ -306,6 +306,7 @@ def _student_grad(q, p, q1, target, soft_factor, hard_weight):
 
 # How far below the shift an exponent may reach while exp stays a normal number, with room to spare:
 # about 61 in float32 and 496 in float64.
+_LOG2_E, _LN_2 = 1.0 / math.log(2.0), math.log(2.0)
 _EXPONENT_ROOM = {dtype: 0.7 * -math.log(torch.finfo(dtype).tiny) for dtype in (torch.float32, torch.float64)}
 
 
@@ -334,7 +335,7 @@ def _shifted(logits: torch.Tensor, T: float, name: str) -> torch.Tensor:
 
 def _kd_loss_and_student_grad(student, teacher, target, T, alpha, soft_loss, t_squared, want_grad, want_loss=True):
     r"""The per-position loss (``None`` unless ``want_loss``) and, if ``want_grad``, its gradient with respect to
-    the student logits.
+    the student logits (the exponentials computed as powers of 2; see the comment in the code).
 
     With a shift subtracted first (:func:`_shifted`, so that no exponential overflows or vanishes at
     any ``T``), :math:`a = (z_s - c_s)/T`, :math:`b = (z_t - c_t)/T`,
@@ -355,26 +356,27 @@ def _kd_loss_and_student_grad(student, teacher, target, T, alpha, soft_loss, t_s
     hard_weight = 1.0 - alpha if target is not None else 0.0
     # the hard term's exponentials are at T = 1: the shift must suit both temperatures
     shifted = _shifted(student, min(T, 1.0) if hard_weight else T, "student_logits")
-    a = shifted if T == 1.0 else shifted / T
-    b = _shifted(teacher, T, "teacher_logits")
-    if T != 1.0:
-        b.div_(T)
-    exp_a, exp_b = a.exp(), b.exp()
+    # In base 2: e^x = 2^(x log2 e), and 2^x costs half of e^x on the CPUs measured (a GPU computes
+    # e^x as 2^x anyway). a2 = a log2 e and b2 = b log2 e cost one multiplication each, which replaces
+    # the division by T.
+    a2 = shifted * (_LOG2_E / T)
+    b2 = _shifted(teacher, T, "teacher_logits").mul_(_LOG2_E / T)
+    exp_a, exp_b = a2.exp2(), b2.exp2()
     Z_s, Z_t = exp_a.sum(-1, keepdim=True), exp_b.sum(-1, keepdim=True)
     loss = None
     if want_loss:
         if soft_loss == "kl":  # s KL = s sum_i e^(b_i) (b_i - a_i) / Z_t - s log(Z_t / Z_s)
-            tilted = torch.sub(b, a).mul_(exp_b).sum(-1, keepdim=True)
-            loss = torch.addcdiv(torch.div(Z_t, Z_s).log_().mul_(-soft_weight), tilted, Z_t, value=soft_weight)
+            tilted = torch.sub(b2, a2).mul_(exp_b).sum(-1, keepdim=True)
+            loss = torch.addcdiv(torch.div(Z_t, Z_s).log_().mul_(-soft_weight), tilted, Z_t, value=soft_weight * _LN_2)
         else:  # s CE = s log Z_s - s sum_i e^(b_i) a_i / Z_t
-            tilted = (a * exp_b).sum(-1, keepdim=True)
-            loss = torch.addcdiv(Z_s.log().mul_(soft_weight), tilted, Z_t, value=-soft_weight)
+            tilted = (a2 * exp_b).sum(-1, keepdim=True)
+            loss = torch.addcdiv(Z_s.log().mul_(soft_weight), tilted, Z_t, value=-soft_weight * _LN_2)
     if hard_weight:
         index = target.unsqueeze(-1)
         if T == 1.0:
             exp_1, Z_1 = exp_a, Z_s
         else:
-            exp_1 = shifted.exp()
+            exp_1 = (shifted * _LOG2_E).exp2_()
             Z_1 = exp_1.sum(-1, keepdim=True)
         if want_loss:  # (1 - alpha) (log Z_1 - shifted_y)
             loss.add_(Z_1.log().sub_(shifted.gather(-1, index)), alpha=hard_weight)
