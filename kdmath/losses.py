@@ -385,12 +385,13 @@ def _kd_loss_and_student_grad(student, teacher, target, T, alpha, soft_loss, t_s
     if want_grad:
         soft_factor = soft_weight / T
         if hard_weight and T == 1.0:  # one distribution for both terms
-            grad = exp_a.mul_((soft_factor + hard_weight) / Z_s)
+            grad = exp_a.mul_((soft_factor + hard_weight) / Z_s).addcmul_(exp_b, -soft_factor / Z_t)
         else:
-            grad = exp_a.mul_(soft_factor / Z_s)
+            # q - p first, then its factor: so that the gradient scales exactly as the factor does
+            # (with and without T^2 differ by T^2 to a rounding, as chapter 8 checks)
+            grad = exp_a.mul_(Z_s.reciprocal()).addcmul_(exp_b, -1.0 / Z_t).mul_(soft_factor)
             if hard_weight:
                 grad.addcmul_(exp_1, hard_weight / Z_1)
-        grad.addcmul_(exp_b, -soft_factor / Z_t)
         if hard_weight:
             grad.scatter_add_(-1, index, torch.full(index.shape, -hard_weight, dtype=grad.dtype, device=grad.device))
     return (loss.squeeze(-1) if want_loss else None), grad
