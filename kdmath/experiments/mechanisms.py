@@ -1,0 +1,137 @@
+"""Why distillation works (source 003, section 4), measured on MNIST: the mechanisms family.
+
+``soft_target_mechanisms`` trains one teacher and, on one transfer set, four students that share
+their initialisation, their images and their order of batches, and differ only in their targets:
+
+* ``hard``: the labels (cross-entropy);
+* ``smooth``: uniform label smoothing, the targets :math:`(1-\\varepsilon)\\,e_y + \\varepsilon/K`, with
+  :math:`\\varepsilon` matched so that the average weight on the true class equals the distilled
+  student's at ``T = 1`` (below). It is trained as :func:`kdmath.kd_loss` at ``T = 1`` with a
+  uniform teacher (logits all 0) and ``alpha = epsilon``: by chapter 5's identity that is label
+  smoothing, up to a constant in the loss;
+* ``kd_T1``: distillation at ``T = 1`` with weight ``alpha`` on the soft term, the targets
+  :math:`(1-\\alpha)\\,e_y + \\alpha\\,p` (chapter 5);
+* ``kd_high``: distillation at ``T = T_high`` (20, Hinton's) with the same ``alpha``.
+
+Matching: the distilled targets put :math:`1 - \\alpha + \\alpha p_y` on the true class, on average
+:math:`1 - \\alpha(1 - \\bar p_y)` over the transfer set; the smoothed ones :math:`1 - \\varepsilon(1 - 1/K)`.
+So :math:`\\varepsilon = \\alpha (1 - \\bar p_y) / (1 - 1/K)`.
+
+The record holds, per student, its test errors, its expected calibration error (15 bins), its
+top-1 agreement with every other model and with the teacher, and the largest eigenvalue of the
+Hessian of the labels' cross-entropy on a fixed batch of training images (its sharpness, measured
+the same way for every student). For the teacher: the mass its soft targets put on the wrong
+classes of the test images (median with a 95% percentile-bootstrap interval, and means at several
+temperatures), and the average soft target of each class (which classes it confuses).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..diagnostics import (
+    expected_calibration_error,
+    mean_soft_targets_by_class,
+    top1_agreement,
+    top_hessian_eigenvalue,
+    wrong_class_mass,
+)
+from ..trainer import predict_logits
+from . import Context, register
+from .mnist import _fit, _subset, _teacher
+
+ARMS = ("hard", "smooth", "kd_T1", "kd_high")
+
+_TEACHER_QUICK = {"epochs": 2, "lr": 0.05, "lr_decay": 0.95, "jitter": 2, "max_norm": 15.0}
+_TEACHER_MEDIUM = {"epochs": 12, "lr": 0.05, "lr_decay": 0.9, "jitter": 2, "max_norm": 15.0}
+_TEACHER_FULL = {"epochs": 100, "lr": 0.05, "lr_decay": 0.97, "jitter": 2, "max_norm": 15.0}
+
+
+def _bootstrap_median(values: torch.Tensor, resamples: int, seed: int) -> dict:
+    """The median of ``values`` with a 95% percentile-bootstrap interval (``resamples`` draws)."""
+    generator = torch.Generator().manual_seed(seed)
+    values = values.double().cpu()
+    draws = torch.randint(0, len(values), (resamples, len(values)), generator=generator)
+    medians = values[draws].median(dim=1).values
+    return {"median": float(values.median()), "lower": float(medians.quantile(0.025)),
+            "upper": float(medians.quantile(0.975))}
+
+
+def _sharpness(model, images, labels, settings, seed) -> float:
+    model.eval()
+    parameters = [p for p in model.parameters() if p.requires_grad]
+
+    def loss():
+        return torch.nn.functional.cross_entropy(model(images).double(), labels)
+
+    return top_hessian_eigenvalue(loss, parameters, iterations=settings["sharpness_iterations"], tolerance=1e-3,
+                                  generator=torch.Generator().manual_seed(seed))
+
+
+@register(
+    "soft_target_mechanisms",
+    "One teacher; four students on the same images (labels, uniform label smoothing matched to the teacher, "
+    "distilled at T = 1 and at T = 20): errors, calibration, agreement, sharpness; the teacher's wrong-class mass "
+    "and confusions",
+    {
+        "quick": {"n_teacher": 5_000, "n_student": 1_000, "seed": 0, "teacher": _TEACHER_QUICK,
+                  "student": {"epochs": 3, "lr": 0.05, "lr_decay": 0.95}, "hidden": [100, 100], "alpha": 0.5,
+                  "T_high": 20.0, "temperatures": [1.0, 4.0, 20.0], "bins": 15, "bootstrap": 200,
+                  "sharpness_images": 500, "sharpness_iterations": 10},
+        "medium": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": _TEACHER_MEDIUM,
+                   "student": {"epochs": 20, "lr": 0.05, "lr_decay": 0.95}, "hidden": [300, 300], "alpha": 0.5,
+                   "T_high": 20.0, "temperatures": [1.0, 4.0, 20.0], "bins": 15, "bootstrap": 1000,
+                   "sharpness_images": 2000, "sharpness_iterations": 30},
+        "full": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": _TEACHER_FULL,
+                 "student": {"epochs": 100, "lr": 0.05, "lr_decay": 0.98}, "hidden": [300, 300], "alpha": 0.5,
+                 "T_high": 20.0, "temperatures": [1.0, 4.0, 20.0], "bins": 15, "bootstrap": 2000,
+                 "sharpness_images": 5000, "sharpness_iterations": 50},
+    },
+)
+def soft_target_mechanisms(settings: dict, context: Context) -> dict:
+    seed, alpha, K = settings.get("seed", 0), settings["alpha"], 10
+    teacher, teacher_history = _teacher(context, {**settings, "n_train": settings["n_teacher"]})
+    images, labels = _subset(context, settings["n_student"], 100 + seed)
+    teacher_logits = predict_logits(teacher, images)
+    mean_true = float(torch.softmax(teacher_logits.double(), 1).gather(1, labels[:, None]).mean())
+    epsilon = alpha * (1.0 - mean_true) / (1.0 - 1.0 / K)
+
+    test_labels = context.test_labels
+    teacher_test = predict_logits(teacher, context.test_images).double().cpu()
+    wrong = wrong_class_mass(torch.softmax(teacher_test, 1), test_labels.cpu())
+    teacher_report = {
+        "test_errors": teacher_history.test_errors[-1],
+        "mean_true_class_probability_on_transfer_set": mean_true,
+        "wrong_class_mass_T1": _bootstrap_median(wrong, settings["bootstrap"], seed),
+        "mean_wrong_class_mass": {f"{T:g}": float(wrong_class_mass(torch.softmax(teacher_test / T, 1), test_labels.cpu()).mean())
+                                  for T in settings["temperatures"]},
+        "mean_soft_targets_by_class": {f"{T:g}": mean_soft_targets_by_class(torch.softmax(teacher_test / T, 1),
+                                                                             test_labels.cpu()).tolist()
+                                       for T in settings["temperatures"]},
+    }
+
+    model = {"hidden": tuple(settings["hidden"])}
+    student = settings["student"]
+    uniform = torch.zeros_like(teacher_logits)
+    recipes = {
+        "hard": (student, None),
+        "smooth": ({**student, "T": 1.0, "alpha": epsilon}, uniform),
+        "kd_T1": ({**student, "T": 1.0, "alpha": alpha}, teacher_logits),
+        "kd_high": ({**student, "T": settings["T_high"], "alpha": alpha}, teacher_logits),
+    }
+    sharp_images, sharp_labels = images[: settings["sharpness_images"]], labels[: settings["sharpness_images"]]
+    test_logits, students = {"teacher": teacher_test}, {}
+    for arm, (train_settings, targets) in recipes.items():
+        net, history = _fit(context, arm, model, train_settings, images, labels, teacher_logits=targets, seed=seed)
+        logits = predict_logits(net, context.test_images).double().cpu()
+        test_logits[arm] = logits
+        students[arm] = {
+            "test_errors": history.test_errors[-1],
+            "ece": expected_calibration_error(torch.softmax(logits, 1), test_labels.cpu(), bins=settings["bins"]),
+            "sharpness": _sharpness(net, sharp_images, sharp_labels, settings, seed),
+            "history": history.as_dict(),
+        }
+    names = list(test_logits)
+    agreement = {a: {b: top1_agreement(test_logits[a], test_logits[b]) for b in names if b != a} for a in names}
+    return {"epsilon": epsilon, "alpha": alpha, "teacher": teacher_report, "students": students, "agreement": agreement,
+            "test_images": len(test_labels)}
