@@ -40,7 +40,7 @@ import torch
 from .. import __version__
 from ..trainer import default_device, to_device_images
 
-__all__ = ["EXPERIMENTS", "Experiment", "Context", "run_experiment", "hardware", "write_json", "with_seed", "TEACHER_MODEL"]
+__all__ = ["EXPERIMENTS", "Experiment", "Hypothesis", "Context", "run_experiment", "hardware", "write_json", "with_seed", "TEACHER_MODEL"]
 
 CONFIG_NAMES = ("quick", "medium", "full")  # every experiment has these
 OPTIONAL_CONFIG_NAMES = ("long",)  # some have these too
@@ -74,6 +74,24 @@ class Context:
         if path.exists():
             self.reused.append(tag)
         return path
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """A hypothesis of the book (not of a source) about an experiment, stated before its medium runs and decided
+    by the ledger's rule (:func:`kdmath.ledger.empirical.judge`): paired differences over the replicates,
+    oriented so that the hypothesis predicts them positive, in ``unit``."""
+
+    name: str
+    statement: str
+    experiment: str
+    statistic: Callable[[list[dict]], dict[str, list[float]]]
+    unit: str = "nats per token"
+
+    def decide(self, records: list[dict]) -> dict[str, tuple[str, str]]:
+        from ..ledger.empirical import judge
+
+        return {group: judge(differences, self.unit) for group, differences in self.statistic(records).items()}
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
 from ..gpt import GPT, GPTConfig, sample
 from ..lm_trainer import LMTrainConfig, eval_windows, teacher_student_kl, train_lm, validation_loss
-from . import Context, register
+from . import Context, Hypothesis, register
 
 __all__ = ["DIVERGENCE_ARMS", "TOKEN_KD_ARMS", "HYPOTHESES", "Hypothesis", "exposure_bias", "teacher_samples"]
 
@@ -355,23 +353,6 @@ def lm_vocabulary(settings: dict, context: Context) -> dict:
 
 
 # --- the book's own hypotheses, stated before the medium runs ------------------------------
-
-
-@dataclass(frozen=True)
-class Hypothesis:
-    """A hypothesis of the book (not of a source) about the language-model experiments, stated before their
-    medium runs and decided by the ledger's rule (:func:`kdmath.ledger.empirical.judge`): paired differences
-    over the replicates, oriented so that the hypothesis predicts them positive, in nats per token."""
-
-    name: str
-    statement: str
-    experiment: str
-    statistic: Callable[[list[dict]], dict[str, list[float]]]
-
-    def decide(self, records: list[dict]) -> dict[str, tuple[str, str]]:
-        from ..ledger.empirical import judge
-
-        return {group: judge(differences, "nats per token") for group, differences in self.statistic(records).items()}
 
 
 def _arm_difference(measure: str, worse: str, better: str, table: str = "arms"):

@@ -37,8 +37,10 @@ from ..diagnostics import (
     wrong_class_mass,
 )
 from ..trainer import predict_logits
-from . import Context, register
+from . import Context, Hypothesis, register
 from .mnist import _fit, _subset, _teacher
+
+__all__ = ["ARMS", "HYPOTHESES"]
 
 ARMS = ("hard", "smooth", "kd_T1", "kd_high")
 
@@ -135,3 +137,38 @@ def soft_target_mechanisms(settings: dict, context: Context) -> dict:
     agreement = {a: {b: top1_agreement(test_logits[a], test_logits[b]) for b in names if b != a} for a in names}
     return {"epsilon": epsilon, "alpha": alpha, "teacher": teacher_report, "students": students, "agreement": agreement,
             "test_images": len(test_labels)}
+
+
+# --- the book's own hypotheses, stated before the medium runs ------------------------------
+
+
+def _student_difference(measure: str, worse: str, better: str, scale: float = 1.0):
+    def statistic(records):
+        students = [r["results"]["students"] for r in records]
+        return {"": [scale * (s[worse][measure] - s[better][measure]) for s in students]}
+
+    return statistic
+
+
+def _sharper_with_labels(records):
+    students = [r["results"]["students"] for r in records]
+    return {f"labels against {arm}": [s["hard"]["sharpness"] - s[arm]["sharpness"] for s in students]
+            for arm in ("smooth", "kd_T1", "kd_high")}
+
+
+HYPOTHESES = (
+    Hypothesis("teacher-beats-uniform-smoothing",
+               "At T = 1 and the same average weight on the true class, the student distilled from the teacher makes "
+               "fewer test errors than the student trained with uniform label smoothing: what the teacher adds is in "
+               "where it puts the rest of the mass, not in how much.",
+               "soft_target_mechanisms", _student_difference("test_errors", "smooth", "kd_T1"), unit="errors"),
+    Hypothesis("soft-targets-find-flatter-minima",
+               "Note 003's landscape claim read with one measure: the largest eigenvalue of the Hessian of the labels' "
+               "cross-entropy (2,000 training images) is larger for the student trained on labels than for each "
+               "student trained on softer targets.",
+               "soft_target_mechanisms", _sharper_with_labels, unit="(eigenvalue)"),
+    Hypothesis("high-T-students-are-better-calibrated",
+               "The student distilled at T = 20 has a lower expected calibration error than the student trained on "
+               "labels.",
+               "soft_target_mechanisms", _student_difference("ece", "hard", "kd_high", scale=100.0), unit="points"),
+)
