@@ -68,3 +68,11 @@ def test_hypotheses_are_oriented_so_that_they_predict_positive_differences(recor
     other = {"results": {"students": {arm: dict(one["results"]["students"][arm]) for arm in ARMS}}}
     other["results"]["students"]["smooth"]["test_errors"] = 130
     assert hypothesis.decide([one, other, one])[""][0] == SUPPORTED
+
+
+def test_the_family_is_the_registering_module():
+    from kdmath.experiments import EXPERIMENTS
+
+    families = {name: experiment.family for name, experiment in EXPERIMENTS.items()}
+    assert families["soft_target_mechanisms"] == "mechanisms"
+    assert families["hinton_mnist"] == "mnist" and families["lm_token_kd"] == "language"

@@ -102,6 +102,11 @@ class Experiment:
     configs: dict
     data: str = "mnist"  # or "shakespeare"
 
+    @property
+    def family(self) -> str:
+        """The module that registered it, which is its chapter's family: ``"mnist"``, ``"mechanisms"``, ``"language"``."""
+        return self.run.__module__.rsplit(".", 1)[-1]
+
 
 EXPERIMENTS: dict[str, Experiment] = {}
 
