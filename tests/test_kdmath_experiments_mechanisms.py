@@ -48,7 +48,7 @@ def test_the_record_holds_every_arm_and_its_measures(record):
 
 def test_hypotheses_are_oriented_so_that_they_predict_positive_differences(record):
     by_name = {h.name: h for h in HYPOTHESES}
-    assert {h.experiment for h in HYPOTHESES} == {"soft_target_mechanisms"}
+    assert {h.experiment for h in HYPOTHESES} == {"soft_target_mechanisms", "noisy_labels"}
     students = record["results"]["students"]
     one = {"results": {"students": {arm: dict(students[arm]) for arm in ARMS}}}
     one["results"]["students"]["smooth"]["test_errors"] = 120
@@ -76,3 +76,33 @@ def test_the_family_is_the_registering_module():
     families = {name: experiment.family for name, experiment in EXPERIMENTS.items()}
     assert families["soft_target_mechanisms"] == "mechanisms"
     assert families["hinton_mnist"] == "mnist" and families["lm_token_kd"] == "language"
+
+
+def test_corrupt_labels_changes_exactly_the_share_asked_to_other_classes():
+    import torch
+
+    from kdmath.experiments.mechanisms import corrupt_labels
+
+    labels = torch.randint(0, 10, (1000,), generator=torch.Generator().manual_seed(0))
+    noisy, mask = corrupt_labels(labels, 0.3, seed=5)
+    assert int(mask.sum()) == 300 and bool((noisy[mask] != labels[mask]).all()) and torch.equal(noisy[~mask], labels[~mask])
+    again, _ = corrupt_labels(labels, 0.3, seed=5)
+    assert torch.equal(noisy, again)
+    # every other class is reachable: over many corruptions each offset 1..9 occurs
+    assert set(((noisy[mask] - labels[mask]) % 10).tolist()) == set(range(1, 10))
+    assert torch.equal(corrupt_labels(labels, 0.0, seed=5)[0], labels)
+    with pytest.raises(ValueError, match="rate"):
+        corrupt_labels(labels, 1.0, seed=0)
+
+
+def test_noisy_labels_in_miniature(tmp_path):
+    tiny = {"n_train": 300, "seed": 0, "rates": [0.0, 0.4], "teacher": {"epochs": 1, "lr": 0.05, "jitter": 2, "max_norm": 15.0},
+            "student": {"epochs": 1, "lr": 0.05}, "hidden": [32, 32], "T": 4.0, "alpha": 1.0}
+    record = run_experiment("noisy_labels", tiny, device="cpu", out_dir=None, checkpoint_dir=tmp_path, progress=False)
+    rates = record["results"]["rates"]
+    assert set(rates) == {"0", "0.4"}
+    assert rates["0"]["corrupted"] == 0 and rates["0"]["teacher_recovers_true_label"] is None
+    assert rates["0.4"]["corrupted"] == 120 and 0.0 <= rates["0.4"]["teacher_recovers_true_label"] <= 1.0
+    by_name = {h.name: h for h in HYPOTHESES}
+    groups = by_name["distillation-denoises-labels"].statistic([record])
+    assert groups == {"40% of labels corrupted": [rates["0.4"]["labels_test_errors"] - rates["0.4"]["distilled_test_errors"]]}
