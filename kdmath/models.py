@@ -51,17 +51,22 @@ class MLP(nn.Module):
         widths = (self.inputs, *hidden, self.classes)
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, *, return_hidden: bool = False):
+        """The logits ``(B, classes)``; with ``return_hidden`` also the list of the hidden layers' activations
+        (after the ReLU, before dropout), one ``(B, width)`` tensor per hidden layer, first layer first."""
         x = images.reshape(images.shape[0], -1)
         if x.shape[1] != self.inputs:
             raise ValueError(f"images must have {self.inputs} pixels per example, got {x.shape[1]}")
         if self.input_dropout:
             x = nn.functional.dropout(x, self.input_dropout, self.training)
+        hidden = []
         for layer in self.layers[:-1]:
             x = torch.relu(layer(x))
+            hidden.append(x)
             if self.dropout:
                 x = nn.functional.dropout(x, self.dropout, self.training)
-        return self.layers[-1](x)
+        logits = self.layers[-1](x)
+        return (logits, hidden) if return_hidden else logits
 
     @torch.no_grad()
     def apply_max_norm(self, max_norm: float) -> None:

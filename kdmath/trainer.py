@@ -150,6 +150,8 @@ def train(
     config: TrainConfig,
     *,
     teacher_logits: torch.Tensor | None = None,
+    auxiliary: nn.Module | None = None,
+    main_weight: float = 1.0,
     test_images: torch.Tensor | None = None,
     test_labels: torch.Tensor | None = None,
     checkpoint: str | os.PathLike | None = None,
@@ -161,6 +163,13 @@ def train(
     With ``teacher_logits`` (``(N, K)``, on the same device) the loss is {eq}`kd-loss` with the
     config's ``T`` and ``alpha``; without, the cross-entropy with the labels. The model, the data
     and the teacher logits must already be on one device (see :func:`to_device_images`).
+
+    With ``auxiliary`` (a module such as :class:`kdmath.feature_training.HiddenMatching`), the model is
+    called with ``return_hidden=True`` and the loss of a batch is ``main_weight`` times the loss above plus
+    ``auxiliary(batch, hidden)``, where ``batch`` is the (jittered) images the model saw and ``hidden`` its
+    hidden activations: the term of a method beyond logits (hints, hidden states, relations). The
+    auxiliary's own parameters (its projections) are trained with the model and saved in the
+    checkpoint. ``main_weight=0`` trains on the auxiliary term alone (FitNets' first stage).
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -173,11 +182,18 @@ def train(
         raise ValueError("config.alpha > 0 weights a soft term: pass teacher_logits")
     if (test_images is None) != (test_labels is None):
         raise ValueError("pass test_images and test_labels together")
+    if auxiliary is not None and not isinstance(auxiliary, nn.Module):
+        raise TypeError(f"auxiliary must be an nn.Module or None, got {type(auxiliary).__name__}")
+    if isinstance(main_weight, bool) or not isinstance(main_weight, numbers.Real) or not main_weight >= 0:
+        raise ValueError(f"main_weight must be a number >= 0, got {main_weight!r}")
+    if main_weight != 1.0 and auxiliary is None:
+        raise ValueError("main_weight other than 1 needs an auxiliary term")
     mixed = config.mixed_precision if config.mixed_precision is not None else device.type == "cuda"
 
     torch.manual_seed(config.seed)
     generator = torch.Generator(device=device).manual_seed(config.seed)
-    optimiser = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
+    trained = [*model.parameters(), *([p for p in auxiliary.parameters() if p.requires_grad] if auxiliary else [])]
+    optimiser = torch.optim.SGD(trained, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
                                 foreach=True)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimiser, gamma=config.lr_decay)
     history, start_epoch = History(), 0
@@ -187,6 +203,8 @@ def train(
         if state["config"] != dataclasses.asdict(config):
             raise ValueError(f"checkpoint {path} was written with a different config; delete it or pass another path")
         model.load_state_dict(state["model"])
+        if auxiliary is not None:
+            auxiliary.load_state_dict(state["auxiliary"])
         optimiser.load_state_dict(state["optimiser"])
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"].cpu())
@@ -209,11 +227,13 @@ def train(
             index = order[step * config.batch_size:(step + 1) * config.batch_size]
             batch = jitter_batch(images[index], config.jitter, generator)
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=mixed):
-                logits = model(batch)
+                logits, hidden = model(batch, return_hidden=True) if auxiliary is not None else (model(batch), None)
             if teacher_logits is None:
                 loss = nn.functional.cross_entropy(logits.float(), labels[index])
             else:
                 loss = kd_loss(logits.float(), teacher_logits[index], labels[index], T=config.T, alpha=config.alpha)
+            if auxiliary is not None:
+                loss = main_weight * loss + auxiliary(batch, [h.float() for h in hidden])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -235,6 +255,7 @@ def train(
                     "config": dataclasses.asdict(config),
                     "epoch": epoch + 1,
                     "model": model.state_dict(),
+                    **({"auxiliary": auxiliary.state_dict()} if auxiliary is not None else {}),
                     "optimiser": optimiser.state_dict(),
                     "scheduler": scheduler.state_dict(),
                     "generator": generator.get_state(),
