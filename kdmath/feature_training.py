@@ -20,6 +20,18 @@ ReLU, :meth:`kdmath.models.MLP.forward` with ``return_hidden=True``), over a bat
   :math:`w_D\,\mathrm{RKD}_D + w_A\,\mathrm{RKD}_A` of :mod:`kdmath.features` (Huber loss on the
   normalised pairwise distances and on the angles of triplets); no map is needed, since only the
   relations between the images of the batch are compared.
+
+* :class:`AttentionTransfer` (Zagoruyko and Komodakis, 2017) between convolutional stages
+  (:class:`kdmath.convnet.ConvNet`, whose hidden activations are maps ``(N, C, H, W)``):
+
+  .. math::
+
+      \beta'\,\frac{1}{|\mathcal M|}\sum_{(a, b) \in \mathcal M}
+      \mathcal L_{AT}\bigl(A_s^{(a)}, A_t^{(b)}\bigr),
+
+  with :math:`\mathcal L_{AT}` the distance between the normalised spatial attention maps of
+  :func:`kdmath.features.spatial_attention_loss`; no map is learned, since the attention maps have one value
+  per position whatever the channel counts.
 """
 
 from __future__ import annotations
@@ -30,9 +42,10 @@ import numbers
 import torch
 from torch import nn
 
-from .features import rkd_angle_loss, rkd_distance_loss
+from ._checks import check_choice, check_temperature
+from .features import SPATIAL_ATTENTION_FORMS, rkd_angle_loss, rkd_distance_loss, spatial_attention_loss
 
-__all__ = ["HiddenMatching", "RelationalDistillation"]
+__all__ = ["HiddenMatching", "RelationalDistillation", "AttentionTransfer"]
 
 
 def _frozen(teacher: nn.Module) -> nn.Module:
@@ -103,7 +116,11 @@ class HiddenMatching(_TeacherTerm):
 
 
 class RelationalDistillation(_TeacherTerm):
-    """``distance_weight * RKD_D + angle_weight * RKD_A`` between the last hidden layers (25 and 50 in Park et al.)."""
+    """``distance_weight * RKD_D + angle_weight * RKD_A`` between the last hidden layers (25 and 50 in Park et al.).
+
+    On a batch where the student's last hidden layer is the same for every image (all its units dead), the
+    term is 0: there are no relations to compare.
+    """
 
     def __init__(self, teacher: nn.Module, *, distance_weight: float = 25.0, angle_weight: float = 50.0):
         super().__init__(teacher)
@@ -112,9 +129,58 @@ class RelationalDistillation(_TeacherTerm):
 
     def forward(self, batch: torch.Tensor, student_hidden: list[torch.Tensor]) -> torch.Tensor:
         student, teacher = student_hidden[-1], self.teacher_hidden(batch)[-1]
-        loss = student.new_zeros(())
+        loss = student.sum() * 0.0  # connected to the student's graph, so that a skipped term still back-propagates
+        if bool((student == student[:1]).all()):
+            # Every row equal (a layer whose units are all dead on this batch): there are no distances or angles
+            # to compare, and psi_D's normaliser is 0. The relational term has nothing to say on this batch.
+            return loss
         if self.distance_weight:
             loss = loss + self.distance_weight * rkd_distance_loss(student, teacher)
         if self.angle_weight:
             loss = loss + self.angle_weight * rkd_angle_loss(student, teacher)
         return loss
+
+
+class AttentionTransfer(_TeacherTerm):
+    """``weight`` times the mean over the pairs ``layer_map`` (student stage, teacher stage) of
+    :func:`kdmath.features.spatial_attention_loss` between the two stages' activations, with exponent ``p`` and
+    ``form`` ``"code"`` (the released code's mean squared difference, default) or ``"paper"`` (eq. 2's distance).
+
+    The default ``weight`` is 1000/2, the paper's :math:`\\beta/2` at :math:`\\beta = 1000`. Its sum over the pairs
+    becomes a mean here, so :math:`\\beta/2` on that sum is ``weight = beta / 2 * len(layer_map)`` here. The
+    released code (``cifar.py``: ``opt.beta * sum(loss_groups)``, run with ``--beta 1e+3``) has no ``/2``: its term
+    is ``weight = 1000 * len(layer_map)`` with ``form="code"``.
+
+    The stage indices are checked against the hidden lists when the term is first evaluated (the constructor does
+    not know the networks' depths); a student stage and its teacher stage must have the same spatial size.
+    """
+
+    def __init__(self, teacher: nn.Module, layer_map, *, weight: float = 1000.0 / 2, p: float = 2,
+                 form: str = "code"):
+        super().__init__(teacher)
+        if isinstance(layer_map, (str, bytes)) or not hasattr(layer_map, "__iter__"):
+            raise TypeError(f"layer_map must be a sequence of (student stage, teacher stage) pairs, got "
+                            f"{type(layer_map).__name__}")
+        pairs = tuple(tuple(pair) if hasattr(pair, "__iter__") else (pair,) for pair in layer_map)
+        if not pairs:
+            raise ValueError("layer_map must hold at least one (student stage, teacher stage) pair")
+        for pair in pairs:
+            if len(pair) != 2 or any(isinstance(i, bool) or not isinstance(i, numbers.Integral) or i < 0 for i in pair):
+                raise ValueError(f"layer_map must hold pairs of non-negative stage indices, got {pair!r}")
+        self.layer_map = tuple((int(a), int(b)) for a, b in pairs)
+        self.weight = _weight(weight, "weight")
+        self.p = check_temperature(p, "p")
+        self.form = check_choice(form, "form", SPATIAL_ATTENTION_FORMS)
+
+    def forward(self, batch: torch.Tensor, student_hidden: list[torch.Tensor]) -> torch.Tensor:
+        teacher_hidden = self.teacher_hidden(batch)
+        for a, b in self.layer_map:
+            if a >= len(student_hidden) or b >= len(teacher_hidden):
+                raise ValueError(f"layer_map pair {(a, b)} is outside the {len(student_hidden)} student and "
+                                 f"{len(teacher_hidden)} teacher stages")
+        terms = [spatial_attention_loss(student_hidden[a], teacher_hidden[b], self.p, form=self.form)
+                 for a, b in self.layer_map]
+        return self.weight * torch.stack(terms).mean()
+
+    def extra_repr(self) -> str:
+        return f"layer_map={self.layer_map}, weight={self.weight}, p={self.p}, form={self.form!r}"

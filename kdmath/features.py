@@ -29,6 +29,10 @@ and :math:`Y = \mathrm{target}^\top \in \mathbb{R}^{d_y \times N}`, the function
 * **Attention transfer.** The squared Frobenius distance between attention matrices, averaged
   over the heads: :math:`\frac1H \sum_h \|A_s^h - A_t^h\|_F^2`.
 
+* **Spatial attention transfer** (Zagoruyko and Komodakis, 2017), on convolutional feature maps
+  ``(B, C, H, W)``: the map :math:`Q = \sum_c |A_c|^p` over the positions, normalised to unit length, and the
+  distance :math:`\|Q_s/\|Q_s\| - Q_t/\|Q_t\|\|_2` between the student's and the teacher's.
+
 Every function validates its arguments and raises ``TypeError``/``ValueError`` naming the
 offending one. Half-precision inputs are computed in float32; a float32/float64 pair in
 float64.
@@ -338,3 +342,81 @@ def attention_transfer_loss(
     s, t = _common(student_attention, teacher_attention, "student_attention", "teacher_attention")
     per_head = ((s - t) ** 2).sum(dim=(-2, -1))
     return _reduce(per_head.mean(-1), reduction)
+
+
+# --------------------------------------------------------------------------- spatial attention (convolutional maps)
+
+SPATIAL_ATTENTION_FORMS = ("paper", "code")
+
+
+def _check_feature_maps(x: object, name: str) -> torch.Tensor:
+    x = _check_tensor(x, name, min_dim=4, what="(B, C, H, W)")
+    if x.dim() != 4:
+        raise ValueError(f"{name} must be a 4-d tensor (B, C, H, W), got shape {tuple(x.shape)}")
+    return x
+
+
+def _spatial_attention(features: torch.Tensor, p: float) -> torch.Tensor:
+    q = features.abs().pow(p).sum(dim=1).flatten(1)
+    # the floor of torch.nn.functional.normalize: a map that is zero everywhere stays zero instead of NaN
+    return q / torch.linalg.vector_norm(q, dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def spatial_attention_map(features: torch.Tensor, p: float = 2) -> torch.Tensor:
+    r"""Return the normalised spatial attention maps ``(B, H*W)`` of feature maps ``(B, C, H, W)``.
+
+    Zagoruyko and Komodakis (2017), section 3.1: for one example's activations :math:`A \in \mathbb{R}^{C
+    \times H \times W}` the map is :math:`F^p_{\mathrm{sum}}(A) = \sum_{c=1}^{C} |A_c|^p`, an :math:`H \times W`
+    array, flattened (row-major) into :math:`Q \in \mathbb{R}^{HW}` and divided by its Euclidean norm, as
+    their eq. 2 does: the result is :math:`Q / \|Q\|_2`, one row per example. A map that is zero everywhere
+    (every activation 0) is returned as 0 (the norm is floored at :math:`10^{-12}`, as
+    ``torch.nn.functional.normalize`` does).
+
+    Because of the normalisation, scaling the features by a constant :math:`c \ne 0` leaves the map unchanged
+    (:math:`Q` scales by :math:`|c|^p`), and so does averaging over the channels instead of summing (their
+    code's ``x.pow(2).mean(1)``). ``p`` is the exponent, a number > 0; the paper uses 2 (and studies 1 and 4).
+    """
+    _check_feature_maps(features, "features")
+    p = check_temperature(p, "p")
+    return _spatial_attention(working_dtype(features), p)
+
+
+def spatial_attention_loss(
+    student_features: torch.Tensor, teacher_features: torch.Tensor, p: float = 2, *, form: str = "paper"
+) -> torch.Tensor:
+    r"""Return the attention-transfer distance between the student's and the teacher's feature maps, batch mean.
+
+    With :math:`q_{s,i}` and :math:`q_{t,i}` the normalised maps of example :math:`i`
+    (:func:`spatial_attention_map`, exponent ``p``) and
+    :math:`d_i = \|q_{s,i} - q_{t,i}\|_2`, over a batch of :math:`B` examples of :math:`H \times W` positions:
+
+    * ``form="paper"`` (default): :math:`\frac1B \sum_i d_i`, the batch mean of Zagoruyko and Komodakis's eq. 2,
+      :math:`\bigl\| \frac{Q_S}{\|Q_S\|_2} - \frac{Q_T}{\|Q_T\|_2} \bigr\|_p` with the norm they use,
+      :math:`p = 2` (the norm of the distance, not squared; unrelated to the exponent ``p`` of the maps).
+    * ``form="code"``: :math:`\frac{1}{B H W} \sum_i d_i^2`, what their released code computes,
+      ``(at(x) - at(y)).pow(2).mean()``: the mean of the squared differences over the batch *and* the positions.
+
+    So example :math:`i` contributes :math:`d_i` to the paper's form and :math:`d_i^2 / (H W)` to the code's:
+    the code's term is the paper's squared, divided by the :math:`H W` positions of the map (no constant factor
+    relates the two batch means; by Jensen's inequality ``code >= paper**2 / (H W)``, with equality when every
+    :math:`d_i` is the same). Both are 0 when the maps agree; since the maps are non-negative unit vectors,
+    :math:`0 \le d_i \le \sqrt 2`.
+
+    The spatial sizes :math:`H \times W` must be equal; the channel counts may differ (each map sums over its
+    own channels).
+    """
+    _check_feature_maps(student_features, "student_features")
+    _check_feature_maps(teacher_features, "teacher_features")
+    if student_features.shape[0] != teacher_features.shape[0]:
+        raise ValueError(f"teacher_features must have as many examples as student_features, got "
+                         f"{teacher_features.shape[0]} and {student_features.shape[0]}")
+    if student_features.shape[2:] != teacher_features.shape[2:]:
+        raise ValueError(f"teacher_features must have the spatial size (H, W) of student_features, got "
+                         f"{tuple(teacher_features.shape[2:])} and {tuple(student_features.shape[2:])}")
+    p = check_temperature(p, "p")
+    check_choice(form, "form", SPATIAL_ATTENTION_FORMS)
+    s, t = _common(student_features, teacher_features, "student_features", "teacher_features")
+    difference = _spatial_attention(s, p) - _spatial_attention(t, p)
+    if form == "code":
+        return (difference ** 2).mean()
+    return torch.linalg.vector_norm(difference, dim=1).mean()

@@ -66,6 +66,15 @@ def test_relational_distillation_is_its_formula():
     torch.testing.assert_close(term(batch, student_hidden), expected)
 
 
+def test_relational_distillation_is_zero_on_a_batch_of_dead_units():
+    term = RelationalDistillation(_teacher())
+    student = torch.zeros(6, 4, requires_grad=True)
+    loss = term(torch.rand(6, 6, 6), [student])
+    assert loss.item() == 0.0
+    loss.backward()
+    assert torch.equal(student.grad, torch.zeros(6, 4))
+
+
 def test_fitnets_first_stage_trains_only_up_to_the_hint_layer():
     """main_weight = 0: the loss is the hint alone, so the layers above the student's hint layer get no
     gradient and do not move, while those below it and the regressor do."""

@@ -1,0 +1,119 @@
+"""Methods beyond logits on MNIST (chapter 7's losses on real networks): the beyond family.
+
+``beyond_logits`` trains one teacher (the 1200-1200 network of :mod:`kdmath.experiments.mnist`) and, for
+each student shape, five students that share their initialisation, their images and their number of
+epochs, and differ in what they learn from:
+
+* ``labels``: the cross-entropy with the labels, no teacher;
+* ``logits``: :func:`kdmath.kd_loss` (``T``, ``alpha``), the teacher's soft targets;
+* ``fitnet``: FitNets (Romero et al., 2015): a first stage of ``hint_epochs`` epochs on the hint alone
+  (the student's middle hidden layer, through a learned linear regressor, onto the teacher's first
+  hidden layer; :class:`kdmath.feature_training.HiddenMatching` with ``main_weight = 0``), then the
+  remaining epochs on the logits' loss, from the first stage's weights;
+* ``hidden``: the logits' loss plus hidden-state matching across layers (``layer_map``, learned maps);
+* ``rkd``: the logits' loss plus relational distillation (distance and angle, Park et al. 2019) between
+  the last hidden layers, which needs no map between widths.
+
+The students are deeper and thinner than the teacher (FitNets' setting), at two widths: a student
+too narrow to reproduce the teacher's features is where note 003 says relations are more forgiving than
+features.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from ..feature_training import HiddenMatching, RelationalDistillation
+from ..models import MLP
+from ..trainer import predict_logits, train
+from . import Context, register
+from .mnist import _subset, _teacher, _train_config
+
+__all__ = ["BEYOND_ARMS"]
+
+BEYOND_ARMS = ("labels", "logits", "fitnet", "hidden", "rkd")
+
+_TEACHER_QUICK = {"epochs": 2, "lr": 0.05, "lr_decay": 0.95, "jitter": 2, "max_norm": 15.0}
+_TEACHER_MEDIUM = {"epochs": 12, "lr": 0.05, "lr_decay": 0.9, "jitter": 2, "max_norm": 15.0}
+_TEACHER_FULL = {"epochs": 100, "lr": 0.05, "lr_decay": 0.97, "jitter": 2, "max_norm": 15.0}
+
+
+def _fit_student(context: Context, tag: str, hidden: tuple, train_settings: dict, images, labels, *, seed: int,
+                 teacher_logits=None, auxiliary=None, main_weight: float = 1.0, start: MLP | None = None,
+                 start_key: str | None = None):
+    """Train one student (resuming from its checkpoint); ``start`` gives initial weights (a later stage)."""
+    torch.manual_seed(seed)
+    model = MLP(hidden=hidden).to(context.device)
+    if start is not None:
+        model.load_state_dict(start.state_dict())
+    if auxiliary is not None:
+        auxiliary.to(context.device)
+    config = _train_config(train_settings, seed=seed)
+    payload = {"model": {"hidden": hidden}, "train": dataclasses.asdict(config), "n": len(labels),
+               "first": labels[:32].tolist(), "distilled": teacher_logits is not None, "auxiliary": repr(auxiliary),
+               "main_weight": main_weight, "after": start_key}
+    checkpoint = context.checkpoint(tag, payload)
+    history = train(model, images, labels, config, teacher_logits=teacher_logits, auxiliary=auxiliary,
+                    main_weight=main_weight, test_images=context.test_images, test_labels=context.test_labels,
+                    checkpoint=checkpoint, progress=context.progress, description=tag)
+    return model, history, str(checkpoint)
+
+
+@register(
+    "beyond_logits",
+    "One teacher; deep thin students at two widths trained on labels, on logits, with FitNets' hint then logits, with "
+    "hidden states across layers and with relations (RKD), at equal epochs",
+    {
+        "quick": {"n_teacher": 3_000, "n_student": 2_000, "seed": 0, "teacher": _TEACHER_QUICK,
+                  "student": {"epochs": 3, "lr": 0.05, "lr_decay": 0.95}, "hint_epochs": 1,
+                  "widths": [32, 16], "depth": 4, "T": 4.0, "alpha": 0.9, "hidden_weight": 1.0,
+                  "layer_map": [[1, 0], [3, 1]], "hint_layer": 1, "rkd": [25.0, 50.0]},
+        "medium": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": _TEACHER_MEDIUM,
+                   "student": {"epochs": 20, "lr": 0.05, "lr_decay": 0.95}, "hint_epochs": 5,
+                   "widths": [100, 20], "depth": 4, "T": 4.0, "alpha": 0.9, "hidden_weight": 1.0,
+                   "layer_map": [[1, 0], [3, 1]], "hint_layer": 1, "rkd": [25.0, 50.0]},
+        "full": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": _TEACHER_FULL,
+                 "student": {"epochs": 100, "lr": 0.05, "lr_decay": 0.98}, "hint_epochs": 25,
+                 "widths": [100, 20], "depth": 4, "T": 4.0, "alpha": 0.9, "hidden_weight": 1.0,
+                 "layer_map": [[1, 0], [3, 1]], "hint_layer": 1, "rkd": [25.0, 50.0]},
+    },
+)
+def beyond_logits(settings: dict, context: Context) -> dict:
+    seed = settings.get("seed", 0)
+    teacher, teacher_history = _teacher(context, {**settings, "n_train": settings["n_teacher"]})
+    teacher.eval()
+    images, labels = _subset(context, settings["n_student"], 100 + seed)
+    teacher_logits = predict_logits(teacher, images)
+    student, epochs = settings["student"], settings["student"]["epochs"]
+    soft = {**student, "T": settings["T"], "alpha": settings["alpha"]}
+    generator_seed = 200 + seed  # the learned maps' draws, the same for every arm that has them
+    results = {}
+    for width in settings["widths"]:
+        hidden = (width,) * settings["depth"]
+        arms = {}
+
+        def fit(tag, train_settings, **kwargs):
+            _, history, _ = _fit_student(context, f"w{width}-{tag}", hidden, train_settings, images, labels, seed=seed,
+                                         **kwargs)
+            return history
+
+        arms["labels"] = fit("labels", student)
+        arms["logits"] = fit("logits", soft, teacher_logits=teacher_logits)
+        hint = HiddenMatching(teacher, [(settings["hint_layer"], 0)], hidden, teacher.hidden,
+                              generator=torch.Generator().manual_seed(generator_seed))
+        stage_one, _, key = _fit_student(context, f"w{width}-fitnet-hint", hidden,
+                                         {**student, "epochs": settings["hint_epochs"]}, images, labels, seed=seed,
+                                         auxiliary=hint, main_weight=0.0)
+        arms["fitnet"] = fit("fitnet", {**soft, "epochs": epochs - settings["hint_epochs"]},
+                             teacher_logits=teacher_logits, start=stage_one, start_key=key)
+        matching = HiddenMatching(teacher, [tuple(pair) for pair in settings["layer_map"]], hidden, teacher.hidden,
+                                  weight=settings["hidden_weight"], generator=torch.Generator().manual_seed(generator_seed))
+        arms["hidden"] = fit("hidden", soft, teacher_logits=teacher_logits, auxiliary=matching)
+        distance, angle = settings["rkd"]
+        relations = RelationalDistillation(teacher, distance_weight=distance, angle_weight=angle)
+        arms["rkd"] = fit("rkd", soft, teacher_logits=teacher_logits, auxiliary=relations)
+        results[str(width)] = {arm: {"test_errors": h.test_errors[-1], "history": h.as_dict()} for arm, h in arms.items()}
+    return {"teacher_errors": teacher_history.test_errors[-1], "widths": results,
+            "teacher_hidden": list(teacher.hidden)}

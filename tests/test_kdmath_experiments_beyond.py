@@ -1,0 +1,30 @@
+"""The beyond family: beyond_logits in miniature."""
+
+from __future__ import annotations
+
+from kdmath.experiments import run_experiment
+from kdmath.experiments.beyond import BEYOND_ARMS
+
+TINY = {"n_teacher": 300, "n_student": 200, "seed": 0,
+        "teacher": {"epochs": 1, "lr": 0.05, "jitter": 2, "max_norm": 15.0},
+        "student": {"epochs": 2, "lr": 0.05}, "hint_epochs": 1, "widths": [12, 6], "depth": 3, "T": 4.0, "alpha": 0.9,
+        "hidden_weight": 1.0, "layer_map": [[0, 0], [2, 1]], "hint_layer": 1, "rkd": [25.0, 50.0]}
+
+
+def test_beyond_logits_trains_every_arm_at_equal_epochs_and_reuses_its_checkpoints(tmp_path):
+    first = run_experiment("beyond_logits", TINY, device="cpu", out_dir=None, checkpoint_dir=tmp_path, progress=False)
+    widths = first["results"]["widths"]
+    assert set(widths) == {"12", "6"}
+    for arms in widths.values():
+        assert tuple(arms) == BEYOND_ARMS
+        for arm, result in arms.items():
+            # FitNets' second stage runs the epochs its first stage (the hint) left
+            expected = TINY["student"]["epochs"] - (TINY["hint_epochs"] if arm == "fitnet" else 0)
+            assert len(result["history"]["test_errors"]) == expected
+            assert result["test_errors"] == result["history"]["test_errors"][-1]
+            assert 0 <= result["test_errors"] <= 10_000
+    assert first["results"]["teacher_hidden"] == [1200, 1200]
+    second = run_experiment("beyond_logits", TINY, device="cpu", out_dir=None, checkpoint_dir=tmp_path, progress=False)
+    assert second["results"]["widths"] == widths
+    # the teacher, the two widths' five arms and their hint stages all come from the cache
+    assert len(second["reused_checkpoints"]) == 1 + 2 * (len(BEYOND_ARMS) + 1)
