@@ -5,19 +5,25 @@ r"""A small convolutional network for MNIST, whose stages give the spatial maps 
 
 .. math::
 
-    A^{(k)} = \mathrm{ReLU}\bigl(W_k * x^{(k-1)} + b_k\bigr), \qquad x^{(k)} = \mathrm{maxpool}_{2\times 2}\bigl(A^{(k)}\bigr),
+    A^{(k)} = \mathrm{ReLU}\bigl(W_k * x^{(k-1)} + b_k\bigr), \qquad
+    x^{(k)} = \mathrm{maxpool}_{2\times 2}\bigl(A^{(k)}\bigr),
 
 with :math:`W_k` a 3x3 convolution with padding 1 from :math:`C_{k-1}` to :math:`C_k` channels
-(:math:`C_0 = 1`, :math:`x^{(0)}` the image), so a stage keeps the spatial size and the pooling halves it
-(rounding down): 28x28, then 14x14, then 7x7. The logits are a linear map of the global average of the last
-stage's output over its positions, :math:`z = V\,\frac{1}{H W}\sum_{i,j} x^{(K)}_{:, i, j} + c`.
+(:math:`C_0 = 1`; :math:`x^{(0)} = (x - \mu) / \sigma`, the image standardised with MNIST's pixel mean
+:math:`\mu = 0.1307` and standard deviation :math:`\sigma = 0.3081` over the training set), so a stage keeps
+the spatial size and the pooling halves it (rounding down): 28x28, then 14x14, then 7x7. The logits are a
+linear map of the global average of the last stage's output over its positions,
+:math:`z = V\,\frac{1}{H W}\sum_{i,j} x^{(K)}_{:, i, j} + c`.
+
+The convolutions' weights are drawn from He et al.'s (2015) normal distribution,
+:math:`\mathcal N(0, 2 / (9 C_{k-1}))`, with zero biases, as in Zagoruyko and Komodakis's code; the linear
+layer has PyTorch's default initialisation.
 
 The activations :math:`A^{(k)}` (after the ReLU, before the pooling) are what
 :meth:`ConvNet.forward` returns with ``return_hidden=True``: the maps :math:`A \in \mathbb{R}^{C \times H
 \times W}` from which Zagoruyko and Komodakis (2017) build their spatial attention maps
-(:func:`kdmath.features.spatial_attention_map`). The weights are PyTorch's default initialisation, drawn
-from torch's global generator, so seeding it (as :func:`kdmath.trainer.train`'s callers do) makes them
-reproducible.
+(:func:`kdmath.features.spatial_attention_map`). The weights are drawn from torch's global generator, so seeding
+it (as :func:`kdmath.trainer.train`'s callers do) makes them reproducible.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ import torch
 from torch import nn
 
 __all__ = ["ConvNet"]
+
+# The training images' pixel mean and standard deviation (in [0, 1]): with the He initialisation below, standardised
+# inputs take a small network off the initial plateau of the loss in a few hundred steps instead of thousands.
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
 class ConvNet(nn.Module):
@@ -54,6 +64,9 @@ class ConvNet(nn.Module):
         self.channels, self.classes = tuple(int(c) for c in channels), int(classes)
         inputs = (1, *self.channels[:-1])
         self.convs = nn.ModuleList(nn.Conv2d(a, b, kernel_size=3, padding=1) for a, b in zip(inputs, self.channels))
+        for conv in self.convs:
+            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
         self.head = nn.Linear(self.channels[-1], self.classes)
 
     def forward(self, images: torch.Tensor, *, return_hidden: bool = False):
@@ -69,7 +82,7 @@ class ConvNet(nn.Module):
         if images.shape[2] < minimum or images.shape[3] < minimum:
             raise ValueError(f"images must be at least {minimum}x{minimum} pixels for {len(self.channels)} stages, "
                              f"got {tuple(images.shape[2:])}")
-        x, hidden = images, []
+        x, hidden = (images - MNIST_MEAN) / MNIST_STD, []
         for conv in self.convs:
             x = torch.relu(conv(x))
             hidden.append(x)

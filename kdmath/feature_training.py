@@ -108,6 +108,9 @@ class HiddenMatching(_TeacherTerm):
                 linear.bias.zero_()
             self.maps.append(linear)
 
+    def extra_repr(self) -> str:  # what a checkpoint's key reads: every setting that changes the term
+        return f"layer_map={self.layer_map}, weight={self.weight}"
+
     def forward(self, batch: torch.Tensor, student_hidden: list[torch.Tensor]) -> torch.Tensor:
         teacher_hidden = self.teacher_hidden(batch)
         terms = [nn.functional.mse_loss(linear(student_hidden[a]), teacher_hidden[b])
@@ -126,6 +129,9 @@ class RelationalDistillation(_TeacherTerm):
         super().__init__(teacher)
         self.distance_weight = _weight(distance_weight, "distance_weight")
         self.angle_weight = _weight(angle_weight, "angle_weight")
+
+    def extra_repr(self) -> str:  # what a checkpoint's key reads: every setting that changes the term
+        return f"distance_weight={self.distance_weight}, angle_weight={self.angle_weight}"
 
     def forward(self, batch: torch.Tensor, student_hidden: list[torch.Tensor]) -> torch.Tensor:
         student, teacher = student_hidden[-1], self.teacher_hidden(batch)[-1]
@@ -171,6 +177,9 @@ class AttentionTransfer(_TeacherTerm):
         self.weight = _weight(weight, "weight")
         self.p = check_temperature(p, "p")
         self.form = check_choice(form, "form", SPATIAL_ATTENTION_FORMS)
+
+    def extra_repr(self) -> str:  # what a checkpoint's key reads: every setting that changes the term
+        return f"layer_map={self.layer_map}, weight={self.weight}"
 
     def forward(self, batch: torch.Tensor, student_hidden: list[torch.Tensor]) -> torch.Tensor:
         teacher_hidden = self.teacher_hidden(batch)

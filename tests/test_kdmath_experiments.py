@@ -19,7 +19,7 @@ TINY = {"n_train": 300, "seed": 0, "teacher": {"epochs": 1, "lr": 0.05, "jitter"
 def test_every_experiment_has_the_three_configurations_with_the_paper_settings_in_full():
     mnist = {name for name, experiment in EXPERIMENTS.items() if experiment.data == "mnist"}
     assert mnist == {"hinton_mnist", "scratch_vs_distill", "temperature_sweep", "omitted_class",
-                     "soft_targets_regularizer", "alpha_sweep", "soft_target_mechanisms", "noisy_labels", "beyond_logits"}
+                     "soft_targets_regularizer", "alpha_sweep", "soft_target_mechanisms", "noisy_labels", "beyond_logits", "hidden_states_by_depth"}
     assert set(EXPERIMENTS) - mnist == {"lm_token_kd", "lm_divergences", "lm_vocabulary"}
     assert all(experiment.data == "shakespeare" for name, experiment in EXPERIMENTS.items() if name not in mnist)
     for experiment in (EXPERIMENTS[name] for name in mnist):

@@ -28,3 +28,22 @@ def test_beyond_logits_trains_every_arm_at_equal_epochs_and_reuses_its_checkpoin
     assert second["results"]["widths"] == widths
     # the teacher, the two widths' five arms and their hint stages all come from the cache
     assert len(second["reused_checkpoints"]) == 1 + 2 * (len(BEYOND_ARMS) + 1)
+
+
+def test_the_layer_map_spreads_the_teacher_over_the_student():
+    from kdmath.experiments.beyond import _spread_layer_map
+
+    assert _spread_layer_map(12, 2) == [(5, 0), (11, 1)]
+    assert _spread_layer_map(2, 2) == [(0, 0), (1, 1)]
+    assert _spread_layer_map(3, 3) == [(0, 0), (1, 1), (2, 2)]
+
+
+def test_hidden_states_by_depth_in_miniature(tmp_path):
+    tiny = {"n_teacher": 300, "n_student": 200, "seed": 0, "teacher": {"epochs": 1, "lr": 0.05, "jitter": 2, "max_norm": 15.0},
+            "student": {"epochs": 1, "lr": 0.05}, "width": 8, "depths": [2, 4], "T": 4.0, "alpha": 0.9, "hidden_weight": 1.0}
+    record = run_experiment("hidden_states_by_depth", tiny, device="cpu", out_dir=None, checkpoint_dir=tmp_path,
+                            progress=False)
+    depths = record["results"]["depths"]
+    assert set(depths) == {"2", "4"} and depths["4"]["layer_map"] == [[1, 0], [3, 1]]
+    for depth in depths.values():
+        assert 0 <= depth["logits"]["test_errors"] <= 10_000 and 0 <= depth["hidden"]["test_errors"] <= 10_000

@@ -64,6 +64,8 @@ def test_relational_distillation_is_its_formula():
     _, t = teacher(batch, return_hidden=True)
     expected = 2.0 * features.rkd_distance_loss(student_hidden[-1], t[-1]) + 3.0 * features.rkd_angle_loss(student_hidden[-1], t[-1])
     torch.testing.assert_close(term(batch, student_hidden), expected)
+    # its description, which the experiments' checkpoint keys read, holds its settings
+    assert repr(term) != repr(RelationalDistillation(_teacher(), distance_weight=2.0, angle_weight=4.0))
 
 
 def test_relational_distillation_is_zero_on_a_batch_of_dead_units():
