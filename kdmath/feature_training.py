@@ -43,9 +43,14 @@ import torch
 from torch import nn
 
 from ._checks import check_choice, check_temperature
-from .features import SPATIAL_ATTENTION_FORMS, rkd_angle_loss, rkd_distance_loss, spatial_attention_loss
+from .features import (
+    SPATIAL_ATTENTION_FORMS,
+    rkd_angle_loss,
+    rkd_distance_loss,
+    spatial_attention_loss,
+)
 
-__all__ = ["HiddenMatching", "RelationalDistillation", "AttentionTransfer"]
+__all__ = ["AttentionTransfer", "HiddenMatching", "RelationalDistillation"]
 
 
 def _frozen(teacher: nn.Module) -> nn.Module:
@@ -179,7 +184,7 @@ class AttentionTransfer(_TeacherTerm):
         self.form = check_choice(form, "form", SPATIAL_ATTENTION_FORMS)
 
     def extra_repr(self) -> str:  # what a checkpoint's key reads: every setting that changes the term
-        return f"layer_map={self.layer_map}, weight={self.weight}"
+        return f"layer_map={self.layer_map}, weight={self.weight}, p={self.p}, form={self.form!r}"
 
     def forward(self, batch: torch.Tensor, student_hidden: list[torch.Tensor]) -> torch.Tensor:
         teacher_hidden = self.teacher_hidden(batch)
@@ -190,6 +195,3 @@ class AttentionTransfer(_TeacherTerm):
         terms = [spatial_attention_loss(student_hidden[a], teacher_hidden[b], self.p, form=self.form)
                  for a, b in self.layer_map]
         return self.weight * torch.stack(terms).mean()
-
-    def extra_repr(self) -> str:
-        return f"layer_map={self.layer_map}, weight={self.weight}, p={self.p}, form={self.form!r}"

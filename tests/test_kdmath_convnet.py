@@ -78,7 +78,7 @@ def test_the_trainer_trains_it():
         images[i, top:top + 4, columns[i]:columns[i] + 4] = 1.0
     torch.manual_seed(0)
     model = ConvNet((4, 8), classes=2)
-    history = train(model, images, labels, TrainConfig(epochs=8, batch_size=20, lr=0.05), test_images=images,
+    history = train(model, images, labels, TrainConfig(epochs=4, batch_size=20, lr=0.05), test_images=images,
                     test_labels=labels, progress=False)
     assert history.train_loss[-1] < 0.5 * history.train_loss[0]
     assert history.test_errors[-1] < 0.1 * n
