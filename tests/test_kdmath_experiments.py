@@ -75,3 +75,14 @@ def test_command_line_lists_the_experiments():
     assert [line.split(":")[0] for line in listed.stdout.splitlines()] == list(EXPERIMENTS)
     bad = subprocess.run([sys.executable, "-m", "kdmath.experiments", "nope"], capture_output=True, text=True)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_a_distilled_student_of_another_teacher_is_not_taken_from_the_cache(tmp_path):
+    """The checkpoint key of a distilled student holds a hash of its teacher's targets: a configuration that changes
+    only the teacher trains the student again, while the student on labels alone is reused."""
+    first = run_experiment("hinton_mnist", TINY, device="cpu", out_dir=None, checkpoint_dir=tmp_path, progress=False)
+    other_teacher = {**TINY, "teacher": {**TINY["teacher"], "lr": 0.02}}
+    second = run_experiment("hinton_mnist", other_teacher, device="cpu", out_dir=None, checkpoint_dir=tmp_path,
+                            progress=False)
+    assert second["reused_checkpoints"] == ["student"]
+    assert first["results"]["test_errors"]["student"] == second["results"]["test_errors"]["student"]

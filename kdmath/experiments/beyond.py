@@ -34,7 +34,7 @@ from ..feature_training import HiddenMatching, RelationalDistillation
 from ..models import MLP
 from ..trainer import predict_logits, train
 from . import Context, register
-from .mnist import _subset, _teacher, _train_config
+from .mnist import _subset, _teacher, _train_config, teacher_fingerprint
 
 __all__ = ["BEYOND_ARMS"]
 
@@ -58,7 +58,7 @@ def _fit_student(context: Context, tag: str, hidden: tuple, train_settings: dict
     config = _train_config(train_settings, seed=seed)
     payload = {"model": {"hidden": hidden}, "train": dataclasses.asdict(config), "n": len(labels),
                "first": labels[:32].tolist(), "distilled": teacher_logits is not None, "auxiliary": repr(auxiliary),
-               "main_weight": main_weight, "after": start_key}
+               "main_weight": main_weight, "after": start_key, **teacher_fingerprint(teacher_logits)}
     checkpoint = context.checkpoint(tag, payload)
     history = train(model, images, labels, config, teacher_logits=teacher_logits, auxiliary=auxiliary,
                     main_weight=main_weight, test_images=context.test_images, test_labels=context.test_labels,

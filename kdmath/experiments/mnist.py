@@ -8,6 +8,7 @@ directory, keyed by their configuration.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import torch
 
@@ -33,13 +34,23 @@ def _train_config(settings: dict, **overrides) -> TrainConfig:
     return TrainConfig(**{key: value for key, value in {**settings, **overrides}.items() if key in fields})
 
 
+def teacher_fingerprint(teacher_logits) -> dict:
+    """What a distilled student's checkpoint key records of its teacher: a hash of the targets themselves, so that a
+    student of another teacher (another configuration, seed or device) is never taken from the cache."""
+    if teacher_logits is None:
+        return {}
+    data = teacher_logits.detach().float().cpu().contiguous().numpy().tobytes()
+    return {"teacher": hashlib.sha256(data).hexdigest()[:16]}
+
+
 def _fit(context: Context, tag: str, model_settings: dict, train_settings: dict, images, labels, teacher_logits=None, seed=0):
     """Train one model (resuming from its checkpoint if there is one) and return it with its history."""
     torch.manual_seed(seed)
     model = MLP(**model_settings).to(context.device)
     config = _train_config(train_settings, seed=seed)
     checkpoint = context.checkpoint(tag, {"model": model_settings, "train": dataclasses.asdict(config), "n": len(labels),
-                                          "first": labels[:32].tolist(), "distilled": teacher_logits is not None})
+                                          "first": labels[:32].tolist(), "distilled": teacher_logits is not None,
+                                          **teacher_fingerprint(teacher_logits)})
     history = train(model, images, labels, config, teacher_logits=teacher_logits, test_images=context.test_images,
                     test_labels=context.test_labels, checkpoint=checkpoint, progress=context.progress, description=tag)
     return model, history
