@@ -19,13 +19,18 @@ TINY = {"n_train": 300, "seed": 0, "teacher": {"epochs": 1, "lr": 0.05, "jitter"
 def test_every_experiment_has_the_three_configurations_with_the_paper_settings_in_full():
     mnist = {name for name, experiment in EXPERIMENTS.items() if experiment.data == "mnist"}
     assert mnist == {"hinton_mnist", "scratch_vs_distill", "temperature_sweep", "omitted_class",
-                     "soft_targets_regularizer", "alpha_sweep", "soft_target_mechanisms", "noisy_labels", "beyond_logits", "hidden_states_by_depth", "attention_transfer"}
+                     "soft_targets_regularizer", "alpha_sweep", "soft_target_mechanisms", "noisy_labels", "beyond_logits", "hidden_states_by_depth", "attention_transfer",
+                     "born_again", "ta_chain"}
     assert set(EXPERIMENTS) - mnist == {"lm_token_kd", "lm_divergences", "lm_vocabulary"}
     assert all(experiment.data == "shakespeare" for name, experiment in EXPERIMENTS.items() if name not in mnist)
     for experiment in (EXPERIMENTS[name] for name in mnist):
         assert tuple(experiment.configs)[:3] == CONFIG_NAMES
         assert set(experiment.configs) <= set(CONFIG_NAMES) | set(OPTIONAL_CONFIG_NAMES)
         quick, full = experiment.configs["quick"], experiment.configs["full"]
+        assert quick["student"]["epochs"] < full["student"]["epochs"]
+        if "teacher" not in full:  # born-again generations teach each other
+            assert experiment.name == "born_again"
+            continue
         assert quick["teacher"]["epochs"] < full["teacher"]["epochs"]
         assert full["teacher"]["jitter"] == 2
         if experiment.family != "attention":  # the 1200-1200 teacher of the paper; a ConvNet has no max-norm

@@ -5,6 +5,7 @@
 - :mod:`kdmath.experiments.beyond`: methods beyond logits (FitNets' hints, hidden states across
   layers, relations) on MNIST students deeper and thinner than the teacher;
 - :mod:`kdmath.experiments.attention`: attention transfer between small convolutional networks on MNIST;
+- :mod:`kdmath.experiments.generations`: born-again generations and chains of teaching assistants (source 004);
 - :mod:`kdmath.experiments.mechanisms`: why distillation works (source 003, section 4), measured on
   MNIST: label smoothing against distillation, the teacher's dark knowledge, calibration, sharpness;
 - :mod:`kdmath.experiments.language`: a GPT teacher and student on Tiny Shakespeare, and the source
@@ -246,5 +247,6 @@ from . import mnist  # noqa: E402, I001  (MNIST first: chapter 10 lists EXPERIME
 from . import mechanisms  # noqa: E402
 from . import beyond  # noqa: E402
 from . import attention  # noqa: E402
+from . import generations  # noqa: E402
 from . import language  # noqa: E402
 from .mnist import TEACHER_MODEL  # noqa: E402
