@@ -7,14 +7,14 @@ from kdmath.experiments.beyond import BEYOND_ARMS
 
 TINY = {"n_teacher": 300, "n_student": 200, "seed": 0,
         "teacher": {"epochs": 1, "lr": 0.05, "jitter": 2, "max_norm": 15.0},
-        "student": {"epochs": 2, "lr": 0.05}, "hint_epochs": 1, "widths": [12, 6], "depth": 3, "T": 4.0, "alpha": 0.9,
+        "student": {"epochs": 2, "lr": 0.05}, "hint_epochs": 1, "widths": [12], "depth": 3, "T": 4.0, "alpha": 0.9,
         "hidden_weight": 1.0, "layer_map": [[0, 0], [2, 1]], "hint_layer": 1, "rkd": [25.0, 50.0]}
 
 
 def test_beyond_logits_trains_every_arm_at_equal_epochs_and_reuses_its_checkpoints(tmp_path):
     first = run_experiment("beyond_logits", TINY, device="cpu", out_dir=None, checkpoint_dir=tmp_path, progress=False)
     widths = first["results"]["widths"]
-    assert set(widths) == {"12", "6"}
+    assert set(widths) == {"12"}
     for arms in widths.values():
         assert tuple(arms) == BEYOND_ARMS
         for arm, result in arms.items():
@@ -26,8 +26,8 @@ def test_beyond_logits_trains_every_arm_at_equal_epochs_and_reuses_its_checkpoin
     assert first["results"]["teacher_hidden"] == [1200, 1200]
     second = run_experiment("beyond_logits", TINY, device="cpu", out_dir=None, checkpoint_dir=tmp_path, progress=False)
     assert second["results"]["widths"] == widths
-    # the teacher, the two widths' five arms and their hint stages all come from the cache
-    assert len(second["reused_checkpoints"]) == 1 + 2 * (len(BEYOND_ARMS) + 1)
+    # the teacher, the five arms and FitNets' hint stage all come from the cache
+    assert len(second["reused_checkpoints"]) == 1 + len(BEYOND_ARMS) + 1
 
 
 def test_the_layer_map_spreads_the_teacher_over_the_student():
