@@ -34,15 +34,12 @@ from ..feature_training import HiddenMatching, RelationalDistillation
 from ..models import MLP
 from ..trainer import predict_logits, train
 from . import Context, register
-from .mnist import _subset, _teacher, _train_config, teacher_fingerprint
+from .mnist import BRIEF_TEACHER, _subset, _teacher, _train_config, teacher_fingerprint
 
 __all__ = ["BEYOND_ARMS"]
 
 BEYOND_ARMS = ("labels", "logits", "fitnet", "hidden", "rkd")
 
-_TEACHER_QUICK = {"epochs": 2, "lr": 0.05, "lr_decay": 0.95, "jitter": 2, "max_norm": 15.0}
-_TEACHER_MEDIUM = {"epochs": 12, "lr": 0.05, "lr_decay": 0.9, "jitter": 2, "max_norm": 15.0}
-_TEACHER_FULL = {"epochs": 100, "lr": 0.05, "lr_decay": 0.97, "jitter": 2, "max_norm": 15.0}
 
 
 def _fit_student(context: Context, tag: str, hidden: tuple, train_settings: dict, images, labels, *, seed: int,
@@ -71,15 +68,15 @@ def _fit_student(context: Context, tag: str, hidden: tuple, train_settings: dict
     "One teacher; deep thin students at two widths trained on labels, on logits, with FitNets' hint then logits, with "
     "hidden states across layers and with relations (RKD), at equal epochs",
     {
-        "quick": {"n_teacher": 3_000, "n_student": 2_000, "seed": 0, "teacher": _TEACHER_QUICK,
+        "quick": {"n_teacher": 3_000, "n_student": 2_000, "seed": 0, "teacher": BRIEF_TEACHER["quick"],
                   "student": {"epochs": 3, "lr": 0.05, "lr_decay": 0.95}, "hint_epochs": 1,
                   "widths": [32, 16], "depth": 4, "T": 4.0, "alpha": 0.9, "hidden_weight": 1.0,
                   "layer_map": [[1, 0], [3, 1]], "hint_layer": 1, "rkd": [1.0, 2.0]},
-        "medium": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": _TEACHER_MEDIUM,
+        "medium": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": BRIEF_TEACHER["medium"],
                    "student": {"epochs": 20, "lr": 0.05, "lr_decay": 0.95}, "hint_epochs": 5,
                    "widths": [100, 20], "depth": 4, "T": 4.0, "alpha": 0.9, "hidden_weight": 1.0,
                    "layer_map": [[1, 0], [3, 1]], "hint_layer": 1, "rkd": [1.0, 2.0]},
-        "full": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": _TEACHER_FULL,
+        "full": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": BRIEF_TEACHER["full"],
                  "student": {"epochs": 100, "lr": 0.05, "lr_decay": 0.98}, "hint_epochs": 25,
                  "widths": [100, 20], "depth": 4, "T": 4.0, "alpha": 0.9, "hidden_weight": 1.0,
                  "layer_map": [[1, 0], [3, 1]], "hint_layer": 1, "rkd": [1.0, 2.0]},
@@ -134,13 +131,13 @@ def _spread_layer_map(student_depth: int, teacher_depth: int) -> list[tuple[int,
     "Students of one width, shallow and deep, trained on the logits with and without hidden-state matching (each "
     "teacher layer paired with the student layer at the same relative depth), at equal epochs",
     {
-        "quick": {"n_teacher": 3_000, "n_student": 2_000, "seed": 0, "teacher": _TEACHER_QUICK,
+        "quick": {"n_teacher": 3_000, "n_student": 2_000, "seed": 0, "teacher": BRIEF_TEACHER["quick"],
                   "student": {"epochs": 3, "lr": 0.05, "lr_decay": 0.95}, "width": 32, "depths": [2, 6],
                   "T": 4.0, "alpha": 0.9, "hidden_weight": 1.0},
-        "medium": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": _TEACHER_MEDIUM,
+        "medium": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": BRIEF_TEACHER["medium"],
                    "student": {"epochs": 20, "lr": 0.05, "lr_decay": 0.95}, "width": 50, "depths": [2, 12],
                    "T": 4.0, "alpha": 0.9, "hidden_weight": 1.0},
-        "full": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": _TEACHER_FULL,
+        "full": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": BRIEF_TEACHER["full"],
                  "student": {"epochs": 100, "lr": 0.05, "lr_decay": 0.98}, "width": 50, "depths": [2, 12],
                  "T": 4.0, "alpha": 0.9, "hidden_weight": 1.0},
     },

@@ -16,13 +16,10 @@ import torch
 
 from ..trainer import predict_logits
 from . import Context, Hypothesis, register
-from .mnist import _fit, _subset, _teacher
+from .mnist import BRIEF_TEACHER, _fit, _subset, _teacher
 
 __all__ = ["HYPOTHESES"]
 
-_TEACHER_QUICK = {"epochs": 2, "lr": 0.05, "lr_decay": 0.95, "jitter": 2, "max_norm": 15.0}
-_TEACHER_MEDIUM = {"epochs": 12, "lr": 0.05, "lr_decay": 0.9, "jitter": 2, "max_norm": 15.0}
-_TEACHER_FULL = {"epochs": 100, "lr": 0.05, "lr_decay": 0.97, "jitter": 2, "max_norm": 15.0}
 
 
 @register(
@@ -56,13 +53,13 @@ def born_again(settings: dict, context: Context) -> dict:
     "ta_chain",
     "From the 1200-1200 teacher to a small student, directly or through teaching assistants of decreasing width",
     {
-        "quick": {"n_teacher": 3_000, "n_student": 2_000, "seed": 0, "teacher": _TEACHER_QUICK,
+        "quick": {"n_teacher": 3_000, "n_student": 2_000, "seed": 0, "teacher": BRIEF_TEACHER["quick"],
                   "student": {"epochs": 3, "lr": 0.05, "lr_decay": 0.95}, "assistants": [128, 32], "width": 8,
                   "T": 4.0, "alpha": 0.9},
-        "medium": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": _TEACHER_MEDIUM,
+        "medium": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": BRIEF_TEACHER["medium"],
                    "student": {"epochs": 20, "lr": 0.05, "lr_decay": 0.95}, "assistants": [300, 100], "width": 30,
                    "T": 4.0, "alpha": 0.9},
-        "full": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": _TEACHER_FULL,
+        "full": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": BRIEF_TEACHER["full"],
                  "student": {"epochs": 100, "lr": 0.05, "lr_decay": 0.98}, "assistants": [300, 100], "width": 30,
                  "T": 4.0, "alpha": 0.9},
     },

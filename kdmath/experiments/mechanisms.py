@@ -43,15 +43,12 @@ from ..diagnostics import (
 )
 from ..trainer import predict_logits
 from . import Context, Hypothesis, register
-from .mnist import TEACHER_MODEL, _fit, _subset, _teacher
+from .mnist import BRIEF_TEACHER, TEACHER_MODEL, _fit, _subset, _teacher
 
 __all__ = ["ARMS", "HYPOTHESES", "corrupt_labels"]
 
 ARMS = ("hard", "smooth", "kd_T1", "kd_high")
 
-_TEACHER_QUICK = {"epochs": 2, "lr": 0.05, "lr_decay": 0.95, "jitter": 2, "max_norm": 15.0}
-_TEACHER_MEDIUM = {"epochs": 12, "lr": 0.05, "lr_decay": 0.9, "jitter": 2, "max_norm": 15.0}
-_TEACHER_FULL = {"epochs": 100, "lr": 0.05, "lr_decay": 0.97, "jitter": 2, "max_norm": 15.0}
 
 
 def _bootstrap_median(values: torch.Tensor, resamples: int, seed: int) -> dict:
@@ -81,15 +78,15 @@ def _sharpness(model, images, labels, settings, seed) -> float:
     "distilled at T = 1 and at T = 20): errors, calibration, agreement, sharpness; the teacher's wrong-class mass "
     "and confusions",
     {
-        "quick": {"n_teacher": 5_000, "n_student": 1_000, "seed": 0, "teacher": _TEACHER_QUICK,
+        "quick": {"n_teacher": 5_000, "n_student": 1_000, "seed": 0, "teacher": BRIEF_TEACHER["quick"],
                   "student": {"epochs": 3, "lr": 0.05, "lr_decay": 0.95}, "hidden": [100, 100], "alpha": 0.5,
                   "T_high": 20.0, "temperatures": [1.0, 4.0, 20.0], "bins": 15, "bootstrap": 200,
                   "sharpness_images": 500, "sharpness_iterations": 10},
-        "medium": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": _TEACHER_MEDIUM,
+        "medium": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": BRIEF_TEACHER["medium"],
                    "student": {"epochs": 20, "lr": 0.05, "lr_decay": 0.95}, "hidden": [300, 300], "alpha": 0.5,
                    "T_high": 20.0, "temperatures": [1.0, 4.0, 20.0], "bins": 15, "bootstrap": 1000,
                    "sharpness_images": 2000, "sharpness_iterations": 30},
-        "full": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": _TEACHER_FULL,
+        "full": {"n_teacher": None, "n_student": 10_000, "seed": 0, "teacher": BRIEF_TEACHER["full"],
                  "student": {"epochs": 100, "lr": 0.05, "lr_decay": 0.98}, "hidden": [300, 300], "alpha": 0.5,
                  "T_high": 20.0, "temperatures": [1.0, 4.0, 20.0], "bins": 15, "bootstrap": 2000,
                  "sharpness_images": 5000, "sharpness_iterations": 50},
@@ -165,7 +162,7 @@ def corrupt_labels(labels: torch.Tensor, rate: float, seed: int, classes: int = 
     "Labels corrupted at known rates: a teacher trained on the noisy labels, and a student trained on those labels "
     "directly against the same student distilled from that teacher (note 003's variance reduction)",
     {
-        "quick": {"n_train": 1_000, "seed": 0, "rates": [0.0, 0.4], "teacher": {**_TEACHER_QUICK, "epochs": 3},
+        "quick": {"n_train": 1_000, "seed": 0, "rates": [0.0, 0.4], "teacher": {**BRIEF_TEACHER["quick"], "epochs": 3},
                   "student": {"epochs": 3, "lr": 0.05, "lr_decay": 0.95}, "hidden": [100, 100], "T": 4.0, "alpha": 1.0},
         "medium": {"n_train": 10_000, "seed": 0, "rates": [0.0, 0.2, 0.4],
                    "teacher": {"epochs": 30, "lr": 0.05, "lr_decay": 0.95, "jitter": 2, "max_norm": 15.0},

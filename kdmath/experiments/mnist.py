@@ -85,6 +85,13 @@ _TEACHER_FULL = {"epochs": 300, "lr": 0.05, "lr_decay": 0.99, "jitter": 2, "max_
 # what a two-core CPU does in about 40 minutes.
 _TEACHER_LONG = {"epochs": 100, "lr": 0.05, "lr_decay": 0.97, "jitter": 2, "max_norm": 15.0}
 
+# The teacher of the later families (beyond, mechanisms, generations): a medium teacher of 12 epochs, so that a
+# replicate, teacher included, stays affordable on a two-core CPU.
+BRIEF_TEACHER = {
+    "quick": {"epochs": 2, "lr": 0.05, "lr_decay": 0.95, "jitter": 2, "max_norm": 15.0},
+    "medium": {"epochs": 12, "lr": 0.05, "lr_decay": 0.9, "jitter": 2, "max_norm": 15.0},
+    "full": {"epochs": 100, "lr": 0.05, "lr_decay": 0.97, "jitter": 2, "max_norm": 15.0},
+}
 
 @register(
     "hinton_mnist",
