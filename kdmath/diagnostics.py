@@ -12,6 +12,11 @@ r"""What a trained classifier's predictions say beyond its error count: the meas
 * :func:`wrong_class_mass`: :math:`1 - \pi_{i, y_i}`, what the soft targets hold beyond the label.
 * :func:`mean_soft_targets_by_class`: the ``K x K`` matrix whose row ``c`` is the average
   distribution over the inputs of class ``c``: which classes the model confuses.
+* :func:`most_likely_wrong_class` and :func:`second_choice_agreement`: the class a model ranks first
+  among the wrong ones, :math:`\arg\max_{k \ne y_i} \pi_{ik}`, and how often a reference model's
+  choice of it matches another model's, image by image, against the best guess that ignores the image
+  (the reference's most frequent wrong class for the label). The gap is input-dependent information
+  in the reference's soft outputs that a second, independently trained model finds too.
 * :func:`top_hessian_eigenvalue`: the largest eigenvalue of the Hessian of a loss with respect to
   the parameters, by power iteration on Hessian-vector products (Pearlmutter, 1994), a measure of
   how sharp the minimum is.
@@ -27,6 +32,8 @@ import torch
 __all__ = [
     "expected_calibration_error",
     "mean_soft_targets_by_class",
+    "most_likely_wrong_class",
+    "second_choice_agreement",
     "top1_agreement",
     "top_hessian_eigenvalue",
     "wrong_class_mass",
@@ -103,6 +110,39 @@ def mean_soft_targets_by_class(probabilities: torch.Tensor, labels: torch.Tensor
     sums = torch.zeros(K, K, dtype=torch.float64).index_add_(0, labels, probabilities.double())
     counts = torch.bincount(labels, minlength=K).double()
     return sums / counts[:, None]
+
+
+def most_likely_wrong_class(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per row, the class with the largest score other than the label (scores: logits or probabilities)."""
+    if not isinstance(scores, torch.Tensor) or not scores.is_floating_point():
+        raise TypeError(f"scores must be a floating-point torch.Tensor, got {type(scores).__name__}")
+    if scores.dim() != 2 or scores.shape[1] < 2:
+        raise ValueError(f"scores must have shape (n, K) with K >= 2, got {tuple(scores.shape)}")
+    labels = _check_labels(labels, scores.shape[0], scores.shape[1]).long()
+    masked = scores.clone()
+    masked[torch.arange(scores.shape[0]), labels] = -torch.inf
+    return masked.argmax(1)
+
+
+def second_choice_agreement(reference: torch.Tensor, other: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """How often ``other``'s most likely wrong class is ``reference``'s, image by image (``"image"``), and how
+    often it is the one guess per label that ignores the image: ``reference``'s most frequent wrong class among
+    the rows with that label, the smallest class on a tie (``"label"``).
+
+    The label's guess is fitted on the same rows it is scored on, which favours it: a positive
+    ``image - label`` is not an artefact of the fit.
+    """
+    if not isinstance(other, torch.Tensor) or not isinstance(reference, torch.Tensor) or other.shape != reference.shape:
+        raise ValueError(f"reference and other must be tensors of the same shape, got "
+                         f"{getattr(reference, 'shape', type(reference).__name__)} and {getattr(other, 'shape', type(other).__name__)}")
+    if reference.shape[0] == 0:
+        raise ValueError("reference and other must have at least one row")
+    labels = _check_labels(labels, reference.shape[0], reference.shape[1]).long()
+    first, second = most_likely_wrong_class(reference, labels), most_likely_wrong_class(other, labels)
+    K = reference.shape[1]
+    counts = torch.zeros(K, K, dtype=torch.long).index_put_((labels, first), torch.ones_like(labels), accumulate=True)
+    guess = counts.argmax(1)[labels]  # argmax returns the first maximum: the smallest class on a tie
+    return {"image": float((first == second).double().mean()), "label": float((guess == second).double().mean())}
 
 
 def top_hessian_eigenvalue(

@@ -104,3 +104,38 @@ def test_top_hessian_eigenvalue_of_a_network_matches_the_full_hessian():
 
     top = diagnostics.top_hessian_eigenvalue(loss_fn, parameters, iterations=500, tolerance=1e-12)
     assert top == pytest.approx(largest, rel=1e-6)
+
+
+def test_most_likely_wrong_class_skips_the_label():
+    scores = torch.tensor([[5.0, 4.0, 1.0], [0.0, 3.0, 2.0], [1.0, 2.0, 9.0]])
+    labels = torch.tensor([0, 2, 2])
+    # row 0: classes 1, 2 remain, 1 is larger; row 1: the label's 2 is not the largest, still skipped
+    assert diagnostics.most_likely_wrong_class(scores, labels).tolist() == [1, 1, 1]
+    with pytest.raises(TypeError, match="scores"):
+        diagnostics.most_likely_wrong_class(torch.ones(2, 3, dtype=torch.long), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="labels"):
+        diagnostics.most_likely_wrong_class(scores, torch.tensor([0, 3, 1]))
+
+
+def test_second_choice_agreement_image_against_label_guess():
+    labels = torch.tensor([0, 0, 0, 1])
+    # reference's wrong choices: 1, 1, 2 (label 0: the guess is 1) and 0 (label 1: the guess is 0)
+    reference = torch.tensor([[9.0, 2.0, 1.0], [9.0, 3.0, 0.0], [9.0, 0.0, 4.0], [3.0, 9.0, 1.0]])
+    # other's wrong choices: 1, 2, 2 and 2
+    other = torch.tensor([[9.0, 5.0, 1.0], [9.0, 0.0, 1.0], [9.0, 1.0, 2.0], [0.0, 9.0, 1.0]])
+    result = diagnostics.second_choice_agreement(reference, other, labels)
+    assert result == {"image": 0.5, "label": 0.25}
+    # a model compared with itself agrees on every image
+    assert diagnostics.second_choice_agreement(reference, reference, labels)["image"] == 1.0
+    with pytest.raises(ValueError, match="same shape"):
+        diagnostics.second_choice_agreement(reference, other[:3], labels)
+
+
+def test_second_choice_agreement_is_chance_for_unrelated_noise():
+    generator = torch.Generator().manual_seed(0)
+    n, K = 20_000, 10
+    labels = torch.randint(0, K, (n,), generator=generator)
+    reference, other = torch.randn(n, K, generator=generator), torch.randn(n, K, generator=generator)
+    result = diagnostics.second_choice_agreement(reference, other, labels)
+    # independent scores: both shares are about 1 / (K - 1); the image-by-image one has no edge
+    assert abs(result["image"] - 1 / (K - 1)) < 0.01 and abs(result["label"] - 1 / (K - 1)) < 0.01

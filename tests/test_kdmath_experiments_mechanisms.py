@@ -44,6 +44,9 @@ def test_the_record_holds_every_arm_and_its_measures(record):
     assert teacher["mean_wrong_class_mass"]["1"] < teacher["mean_wrong_class_mass"]["4"]
     for row in teacher["mean_soft_targets_by_class"]["4"]:
         assert sum(row) == pytest.approx(1.0, abs=1e-9)
+    for arm in ARMS:  # shares of the test images, the label's guess fitted on them
+        shares = results["second_choice_agreement"][arm]
+        assert set(shares) == {"image", "label"} and all(0.0 <= v <= 1.0 for v in shares.values())
 
 
 def test_hypotheses_are_oriented_so_that_they_predict_positive_differences(record):

@@ -27,7 +27,11 @@ top-1 agreement with every other model and with the teacher, and the largest eig
 Hessian of the labels' cross-entropy on a fixed batch of training images (its sharpness, measured
 the same way for every student). For the teacher: the mass its soft targets put on the wrong
 classes of the test images (median with a 95% percentile-bootstrap interval, and means at several
-temperatures), and the average soft target of each class (which classes it confuses).
+temperatures), and the average soft target of each class (which classes it confuses). Per student, how
+often its most likely wrong class on a test image is the teacher's, against the teacher's most frequent
+wrong class for that label (``second_choice_agreement``): for the student on the labels, which never saw
+the teacher, a gap is input-dependent structure in the teacher's soft targets that an independent
+network finds too.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import torch
 from ..diagnostics import (
     expected_calibration_error,
     mean_soft_targets_by_class,
+    second_choice_agreement,
     top1_agreement,
     top_hessian_eigenvalue,
     wrong_class_mass,
@@ -137,8 +142,9 @@ def soft_target_mechanisms(settings: dict, context: Context) -> dict:
         }
     names = list(test_logits)
     agreement = {a: {b: top1_agreement(test_logits[a], test_logits[b]) for b in names if b != a} for a in names}
+    second_choices = {arm: second_choice_agreement(teacher_test, test_logits[arm], test_labels.cpu()) for arm in students}
     return {"epsilon": epsilon, "alpha": alpha, "teacher": teacher_report, "students": students, "agreement": agreement,
-            "test_images": len(test_labels)}
+            "second_choice_agreement": second_choices, "test_images": len(test_labels)}
 
 
 def corrupt_labels(labels: torch.Tensor, rate: float, seed: int, classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
