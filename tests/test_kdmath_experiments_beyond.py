@@ -47,3 +47,29 @@ def test_hidden_states_by_depth_in_miniature(tmp_path):
     assert set(depths) == {"2", "4"} and depths["4"]["layer_map"] == [[1, 0], [3, 1]]
     for depth in depths.values():
         assert 0 <= depth["logits"]["test_errors"] <= 10_000 and 0 <= depth["hidden"]["test_errors"] <= 10_000
+
+
+def test_beyond_hypotheses_predict_positive_differences_when_the_method_helps():
+    from kdmath.experiments.beyond import HYPOTHESES
+
+    def record(labels, logits, fitnet, hidden, rkd):
+        arms = {"labels": labels, "logits": logits, "fitnet": fitnet, "hidden": hidden, "rkd": rkd}
+        width = {arm: {"test_errors": errors} for arm, errors in arms.items()}
+        return {"results": {"widths": {"100": width, "20": width}}}
+
+    # every method better than the logits by 10, 20, 30 errors; the logits better than the labels by 50
+    records = [record(300, 250, 240, 230, 220), record(310, 260, 250, 240, 230)]
+    gains = {h.name: h.statistic(records) for h in HYPOTHESES}
+    assert list(gains["fitnet-beats-logits"]) == ["100 units", "20 units"]
+    for name, gain in (("logits-beat-labels", 50), ("fitnet-beats-logits", 10), ("hidden-beats-logits", 20),
+                       ("rkd-beats-logits", 30)):
+        assert all(value == [gain, gain] for value in gains[name].values())
+
+
+def test_attention_hypotheses_predict_positive_differences_when_attention_helps():
+    from kdmath.experiments.attention import HYPOTHESES
+
+    students = {"labels": 200, "logits": 180, "attention": 190, "attention_logits": 175}
+    records = [{"results": {"students": {arm: {"test_errors": e} for arm, e in students.items()}}}] * 2
+    gains = {h.name: h.statistic(records)[""] for h in HYPOTHESES}
+    assert gains == {"attention-beats-labels": [10, 10], "attention-adds-to-logits": [5, 5]}

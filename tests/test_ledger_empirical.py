@@ -184,7 +184,7 @@ def test_assess_arguments_and_missing_runs(tmp_path):
         empirical.assess(3)
     outcome = empirical.assess("003-medium-T", tmp_path)
     assert outcome.status == NOT_RUN and outcome.config is None
-    assert empirical.assess("003-confident-teacher").status == NOT_RUN  # no experiment of the book runs it yet
+    assert empirical.assess("003-ex3-extra-knowledge").status == NOT_RUN  # no experiment of the book runs it yet
     with pytest.raises(ValueError, match="status"):
         empirical.Outcome("x", "y", "likely", None, "")
 
@@ -229,3 +229,18 @@ def test_the_top_256_mass_is_judged_by_the_recorded_bootstrap_interval(tmp_path,
     outcome = empirical.assess("003-pp4-mass", tmp_path)
     assert outcome.status == status, outcome
     assert "bootstrap interval" in outcome.evidence and "of probability mass" in outcome.evidence
+
+
+def test_the_new_stated_statistics_are_oriented_so_that_the_claim_predicts_positive():
+    from kdmath.ledger import stated_tests as st
+
+    beyond = {"results": {"widths": {"100": {"fitnet": {"test_errors": 200}, "rkd": {"test_errors": 150}},
+                                     "20": {"fitnet": {"test_errors": 400}, "rkd": {"test_errors": 350}}}}}
+    assert st.fitnet_minus_rkd_narrowest([beyond]) == {"20 units": [50]}
+    depth = {"results": {"depths": {"2": {"logits": {"test_errors": 300}, "hidden": {"test_errors": 290}},
+                                    "12": {"logits": {"test_errors": 500}, "hidden": {"test_errors": 440}}}}}
+    assert st.hidden_gain_grows_with_depth([depth]) == {"12 layers": [60], "12 layers against 2": [50]}
+    chain = {"results": {"direct_errors": 700, "chain_errors": 650}}
+    assert st.direct_minus_chain([chain]) == {"": [50]}
+    dark = {"results": {"second_choice_agreement": {"hard": {"image": 0.40, "label": 0.25}}}}
+    assert st.second_choice_beyond_label([dark])[""] == [pytest.approx(15.0)]

@@ -221,7 +221,7 @@ def load_replicates(experiment: str, config: str, results_dir: str | os.PathLike
     return sorted(found, key=lambda record: record["seed"])
 
 
-_DIGITS = {"errors": (2, 1)}  # (mean, interval) decimals by unit; 3 and 3 otherwise (nats per token)
+_DIGITS = {"errors": (2, 1), "points": (2, 2)}  # (mean, interval) decimals by unit; 3 and 3 otherwise (nats per token)
 
 
 def judge(differences: list[float], unit: str = "errors") -> tuple[str, str]:
