@@ -1,4 +1,4 @@
-r"""What a trained classifier's predictions say beyond its error count: the measures of chapter 14.
+r"""What a trained classifier's predictions say beyond its error count: the measures of chapter 15.
 
 * :func:`top1_agreement`: the share of inputs on which two models predict the same class.
 * :func:`expected_calibration_error`: with the predictions grouped into ``bins`` equal-width bins of

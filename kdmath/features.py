@@ -218,14 +218,16 @@ def feature_matching_loss(
 # --------------------------------------------------------------------------- relational (RKD)
 
 
-def _pairwise_differences(x: torch.Tensor) -> torch.Tensor:
-    """diff[i, j] = x_i - x_j, shape (N, N, d)."""
-    return x.unsqueeze(1) - x.unsqueeze(0)
+def _pairwise_distances(x: torch.Tensor) -> torch.Tensor:
+    """``dist[i, j] = ||x_i - x_j||``, from the differences themselves (not the Gram matrix, whose cancellation
+    would leave rounding noise where rows coincide): exactly 0 on the diagonal and for duplicate rows, and
+    without the ``(N, N, d)`` tensor of differences."""
+    return torch.cdist(x, x, compute_mode="donot_use_mm_for_euclid_dist")
 
 
 def _distance_potentials(x: torch.Tensor, name: str) -> torch.Tensor:
     n = x.shape[0]
-    distances = torch.linalg.vector_norm(_pairwise_differences(x), dim=-1)  # zero on the diagonal
+    distances = _pairwise_distances(x)  # zero on the diagonal
     mu = distances.sum() / (n * (n - 1))
     if not bool(mu > 0):
         raise ValueError(f"{name} has all rows equal: the mean pairwise distance is 0, so psi_D is undefined")
@@ -233,19 +235,24 @@ def _distance_potentials(x: torch.Tensor, name: str) -> torch.Tensor:
 
 
 def _angle_potentials(x: torch.Tensor) -> torch.Tensor:
+    # The cosine at vertex j by the law of cosines, from the N x N distances alone:
+    # <e_ij, e_kj> = (|x_i - x_j|^2 + |x_k - x_j|^2 - |x_i - x_k|^2) / (2 |x_i - x_j| |x_k - x_j|),
+    # N^3 scalar operations instead of N^3 d for the inner products of the unit vectors.
     n = x.shape[0]
-    diff = _pairwise_differences(x)  # diff[i, j] = x_i - x_j
-    norms = torch.linalg.vector_norm(diff, dim=-1, keepdim=True)
-    # Unit vectors e_ij; the zero vector where x_i = x_j (the diagonal, or duplicate rows).
-    units = diff / torch.where(norms > 0, norms, torch.ones_like(norms))
-    cosines = torch.einsum("ijd,kjd->ijk", units, units)  # <e_ij, e_kj>: vertex at j
+    distances = _pairwise_distances(x)
+    squared = distances * distances
+    defined = distances > 0  # no unit vector e_ij where x_i = x_j (the diagonal, or duplicate rows)
+    safe = torch.where(defined, distances, torch.ones_like(distances))  # no 0/0, in the values or the gradient
+    numerator = squared[:, :, None] + squared.T[None, :, :] - squared[:, None, :]
+    cosines = numerator / (2 * safe[:, :, None] * safe.T[None, :, :])
     idx = torch.arange(n, device=x.device)
     distinct = (
         (idx[:, None, None] != idx[None, :, None])
         & (idx[None, :, None] != idx[None, None, :])
         & (idx[:, None, None] != idx[None, None, :])
     )
-    return torch.where(distinct, cosines, torch.zeros((), dtype=cosines.dtype, device=cosines.device))
+    keep = distinct & defined[:, :, None] & defined.T[None, :, :]
+    return torch.where(keep, cosines, torch.zeros((), dtype=cosines.dtype, device=cosines.device))
 
 
 def rkd_distance_potentials(x: torch.Tensor) -> torch.Tensor:
