@@ -60,7 +60,7 @@ CLAIMS: tuple[Claim, ...] = (
     C("003-low-T", "003", "§2.1",
       r"at $T \approx 1$ distillation behaves like training with label smoothing",
       EMPIRICAL, "ref:ch15-claims",
-      note="Chapter 5 proves the exact identity behind the claim: at $T = 1$ distillation is label smoothing towards the teacher's distribution, not the uniform one. Tested in chapter 15 (experiment soft_target_mechanisms) as a prediction about trained students: the student distilled at $T = 1$ is closer, in top-1 agreement and in calibration error, to a student trained with uniform label smoothing of the same average weight on the true class than to one trained on the labels."),
+      note="Chapter 5 proves the exact identity behind the claim: at $T = 1$ distillation is label smoothing towards the teacher's distribution, not the uniform one. Tested in chapter 15 by its stated test (experiment soft_target_mechanisms) as a prediction about trained students: the student distilled at $T = 1$ is closer, in top-1 agreement and in calibration error, to a student trained with uniform label smoothing of the same average weight on the true class than to one trained on the labels."),
     C("003-bits", "003", "§4.1",
       r"for $C$ classes, the ground truth gives $\log_2 C$ bits of information per example",
       CORRECTED, "ref:ch5-information", checks.example3_bits,
@@ -144,7 +144,7 @@ CLAIMS: tuple[Claim, ...] = (
       correction=r"On-policy distillation (GKD, MiniLLM) minimises a divergence, such as the reverse KL $\mathrm{KL}(q\Vert p)$, on the student's own samples; the score $\mathbb E_q[\log p]$ alone is maximised by collapsing onto the teacher's mode."),
     C("003-pitfall-layers", "003", "pitfall 3", "layer-to-layer distillation significantly improves results, especially for deep models",
       EMPIRICAL, "ref:ch14-claims",
-      note="Tested in chapter 14 (experiment hidden_states_by_depth) on MNIST perceptrons 50 units wide, of 2 and 12 layers: whether matching the teacher's hidden states lowers the deep student's test errors, and by more than the shallow one's. Deep here means deep for MNIST, not the deep language models the note has in mind."),
+      note="Tested in chapter 14 by its stated test (experiment hidden_states_by_depth) on MNIST perceptrons 50 units wide, of 2 and 12 layers: whether matching the teacher's hidden states lowers the deep student's test errors, and by more than the shallow one's. Deep here means deep for MNIST, not the deep language models the note has in mind."),
     C("003-quiz", "003", "quiz, Q1–Q8", "eight multiple-choice questions with their 'correct' answers (e.g. Q5: 'number of classes).')",
       UNVERIFIABLE, "doc:book/claims",
       note="The questions and answers are templates with the topic's name filled in; they state nothing that could be checked."),
@@ -216,7 +216,7 @@ CLAIMS: tuple[Claim, ...] = (
       EMPIRICAL, "ref:ch15-claims",
       note=r"A property of the trained teacher, not of the temperature: the softmax at $T = 1$ is near one-hot only when the "
            "teacher's logit gaps are large, which depends on its training (label smoothing, for one, keeps them small). The note's "
-           r"own car example (§1.1) puts 0.2 on 'truck' at $T = 1$. Tested in chapter 15 (experiment "
+           r"own car example (§1.1) puts 0.2 on 'truck' at $T = 1$. Tested in chapter 15 by its stated test (experiment "
            "soft_target_mechanisms) on the replicates' MNIST teachers: the median mass on the wrong classes of the test "
            "images, against 1%."),
     C("003-softer", "003", "§1.2",
@@ -234,7 +234,7 @@ CLAIMS: tuple[Claim, ...] = (
     C("003-same-boundaries", "003", "§2.1", r"at $T \approx 1$ the student learns the same decision boundaries as the teacher",
       EMPIRICAL, "ref:ch15-claims",
       note="A prediction about trained students, measurable as a student's top-1 agreement with its teacher on held-out inputs, "
-           "compared across temperatures. Tested in chapter 15 (experiment soft_target_mechanisms): distilled at $T = 1$ "
+           "compared across temperatures. Tested in chapter 15 by its stated test (experiment soft_target_mechanisms): distilled at $T = 1$ "
            "against $T = 20$."),
     C("003-logit-agnostic", "003", "§3.1",
       "logit-based distillation: simple and architecture-agnostic, but it ignores intermediate representations",
@@ -259,7 +259,7 @@ CLAIMS: tuple[Claim, ...] = (
       "cannot fully replicate the teacher's representation",
       EMPIRICAL, "ref:ch14-claims",
       note="A prediction about trained students: that a relational loss helps a student too small to reproduce the teacher's "
-           "features more than feature matching does. Tested in chapter 14 (experiment beyond_logits): RKD against FitNet "
+           "features more than feature matching does. Tested in chapter 14 by its stated test (experiment beyond_logits): RKD against FitNet "
            "hints for a 4-layer student 20 units wide, from the 1200-1200 teacher."),
     C("003-hidden-state", "003", "§3.5",
       r"hidden-state distillation (TinyBERT, DistilBERT): $L_{\mathrm{hidden}} = \sum_l \lVert h_t^{l_t(l)} - W_l h_s^{l_s(l)}\rVert^2$; "

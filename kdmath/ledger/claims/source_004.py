@@ -98,7 +98,7 @@ CLAIMS: tuple[Claim, ...] = (
       EMPIRICAL, "ref:ch15-claims",
       note=r"A property of a trained teacher, not of the displayed $I(X; p_T \mid Y) \ge 0$, which holds for any "
            "teacher (004-thm3): the strict inequality holds exactly when the teacher's soft outputs vary among inputs "
-           "of one class. Tested in chapter 15 (experiment soft_target_mechanisms) without measuring the teacher against "
+           "of one class. Tested in chapter 15 by its stated test (experiment soft_target_mechanisms) without measuring the teacher against "
            "itself: a student trained on the labels alone ranks first among its wrong classes the teacher's most likely "
            "wrong class for that image more often than the teacher's most frequent wrong class for the image's label."),
     C("004-thm5-width", "004", "Theorem 5, note",
@@ -119,7 +119,7 @@ CLAIMS: tuple[Claim, ...] = (
       "For a large teacher-student gap, use intermediate teaching assistants",
       EMPIRICAL, "ref:ch15-claims",
       note="Mirzadeh et al. (2020) report gains from teaching assistants on CIFAR and ImageNet. Tested in chapter 15 "
-           "(experiment ta_chain) on MNIST: a 30-30 student distilled from the 1200-1200 teacher directly, against "
+           "by its stated test (experiment ta_chain) on MNIST: a 30-30 student distilled from the 1200-1200 teacher directly, against "
            "through assistants of 300-300 and 100-100, every network trained on the same images for the same epochs."),
     C("004-thm7-as-written", "004", "Theorem 7 (progressive distillation), as written",
       r"With $k$ intermediate models, $\mathcal L_S^* \le \mathcal L_T^* + k\,\epsilon_{step}$, "
