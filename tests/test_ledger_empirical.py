@@ -244,3 +244,8 @@ def test_the_new_stated_statistics_are_oriented_so_that_the_claim_predicts_posit
     assert st.direct_minus_chain([chain]) == {"": [50]}
     dark = {"results": {"second_choice_agreement": {"hard": {"image": 0.40, "label": 0.25}}}}
     assert st.second_choice_beyond_label([dark])[""] == [pytest.approx(15.0)]
+    # a teacher whose median wrong-class mass is 0.4% is 0.6 points below the 1% of the claim
+    teacher = {"seed": 0, "results": {"teacher": {"wrong_class_mass_T1": {"median": 0.004, "lower": 0.003,
+                                                                        "upper": 0.005}}}}
+    estimate, lower, upper = st.wrong_class_mass_below(0.01)([teacher])[""]
+    assert (estimate, lower, upper) == pytest.approx((0.6, 0.5, 0.7))

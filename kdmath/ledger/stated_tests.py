@@ -174,15 +174,16 @@ def low_T_agrees_more_with_teacher(records: list[dict]) -> dict[str, list[float]
 
 
 def wrong_class_mass_below(threshold: float) -> Statistic:
-    """``threshold`` minus the teacher's median wrong-class mass on the test images, with its recorded bootstrap
-    interval turned alike (the claim predicts it positive), one group per replicate's teacher."""
+    """``threshold`` minus the teacher's median wrong-class mass on the test images, in percentage points of
+    probability, with its recorded bootstrap interval turned alike (the claim predicts it positive), one group
+    per replicate's teacher."""
 
     def statistic(records: list[dict]) -> dict[str, tuple[float, float, float]]:
         groups = {}
         for record in records:
             mass = record["results"]["teacher"]["wrong_class_mass_T1"]
-            groups[f"seed {record['seed']}" if len(records) > 1 else ""] = (
-                threshold - mass["median"], threshold - mass["upper"], threshold - mass["lower"])
+            groups[f"seed {record['seed']}" if len(records) > 1 else ""] = tuple(
+                100 * (threshold - mass[key]) for key in ("median", "upper", "lower"))
         return groups
 
     statistic.__name__ = f"wrong_class_mass_below_{threshold:g}"
@@ -284,8 +285,9 @@ STATED_TESTS: tuple[StatedTest, ...] = (
                "lm_vocabulary", statistic=top_256_median_above(0.99), unit="of probability mass", rule=RECORD_INTERVAL),
     StatedTest("003-confident-teacher",
                "The trained MNIST teacher's softmax at T = 1 puts less than 1% on the wrong classes for most test images.",
-               "the median wrong-class mass against 0.01", None, "the teachers of the replicates, bootstrap over test images",
-               "soft_target_mechanisms", statistic=wrong_class_mass_below(0.01), unit="of probability mass",
+               "the median wrong-class mass against 0.01 (1 point of probability)", None,
+               "the teachers of the replicates, bootstrap over test images",
+               "soft_target_mechanisms", statistic=wrong_class_mass_below(0.01), unit="points of probability",
                rule=RECORD_INTERVAL),
     StatedTest("003-same-boundaries",
                "A student distilled at T near 1 agrees with its teacher's top-1 prediction on more test images than one "
