@@ -44,7 +44,7 @@ import torch
 from .. import __version__
 from ..trainer import default_device, to_device_images
 
-__all__ = ["EXPERIMENTS", "Experiment", "Hypothesis", "Context", "run_experiment", "hardware", "write_json", "with_seed", "TEACHER_MODEL"]
+__all__ = ["EXPERIMENTS", "Experiment", "Hypothesis", "student_difference", "Context", "run_experiment", "hardware", "write_json", "with_seed", "TEACHER_MODEL"]
 
 CONFIG_NAMES = ("quick", "medium", "full")  # every experiment has these
 OPTIONAL_CONFIG_NAMES = ("long",)  # some have these too
@@ -96,6 +96,18 @@ class Hypothesis:
         from ..ledger.empirical import judge
 
         return {group: judge(differences, self.unit) for group, differences in self.statistic(records).items()}
+
+
+def student_difference(measure: str, worse: str, better: str, scale: float = 1):
+    """A hypothesis's statistic for a record that keeps its students by arm (``results["students"][arm]``):
+    per replicate, ``scale`` times ``worse``'s ``measure`` minus ``better``'s (positive when ``better`` wins)."""
+
+    def statistic(records):
+        students = [r["results"]["students"] for r in records]
+        return {"": [scale * (s[worse][measure] - s[better][measure]) for s in students]}
+
+    statistic.__name__ = f"{worse}_minus_{better}_{measure}"
+    return statistic
 
 
 @dataclass(frozen=True)

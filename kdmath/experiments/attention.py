@@ -28,7 +28,7 @@ import torch
 from ..convnet import ConvNet
 from ..feature_training import AttentionTransfer
 from ..trainer import predict_logits, train
-from . import Context, Hypothesis, register
+from . import Context, Hypothesis, register, student_difference
 from .mnist import _subset, _train_config
 
 __all__ = ["ARMS", "HYPOTHESES"]
@@ -134,23 +134,14 @@ def attention_transfer(settings: dict, context: Context) -> dict:
             "n_student": len(labels)}
 
 
-def _student_gain(better: str, baseline: str):
-    def statistic(records):
-        return {"": [r["results"]["students"][baseline]["test_errors"] - r["results"]["students"][better]["test_errors"]
-                     for r in records]}
-
-    statistic.__name__ = f"{baseline}_minus_{better}"
-    return statistic
-
-
 # Stated before the medium runs.
 HYPOTHESES = (
     Hypothesis("attention-beats-labels",
                "The ConvNet student trained on the labels with attention transfer makes fewer test errors than the same "
                "student on the labels alone (the paper's AT against its baseline).",
-               "attention_transfer", _student_gain("attention", "labels"), unit="errors"),
+               "attention_transfer", student_difference("test_errors", "labels", "attention"), unit="errors"),
     Hypothesis("attention-adds-to-logits",
                "Attention transfer on top of logit distillation makes fewer test errors than logit distillation alone "
                "(the paper's AT + KD against KD).",
-               "attention_transfer", _student_gain("attention_logits", "logits"), unit="errors"),
+               "attention_transfer", student_difference("test_errors", "logits", "attention_logits"), unit="errors"),
 )

@@ -63,6 +63,15 @@ def _fit_student(context: Context, tag: str, hidden: tuple, train_settings: dict
     return model, history, str(checkpoint)
 
 
+def _teacher_and_transfer_set(settings: dict, context: Context):
+    """The (cached) teacher in eval mode and its history, the students' ``n_student`` images and labels (drawn with
+    seed ``100 + seed``, the same for every arm), and the teacher's logits on them."""
+    teacher, teacher_history = _teacher(context, {**settings, "n_train": settings["n_teacher"]})
+    teacher.eval()
+    images, labels = _subset(context, settings["n_student"], 100 + settings.get("seed", 0))
+    return teacher, teacher_history, images, labels, predict_logits(teacher, images)
+
+
 @register(
     "beyond_logits",
     "One teacher; deep thin students at two widths trained on labels, on logits, with FitNets' hint then logits, with "
@@ -84,10 +93,7 @@ def _fit_student(context: Context, tag: str, hidden: tuple, train_settings: dict
 )
 def beyond_logits(settings: dict, context: Context) -> dict:
     seed = settings.get("seed", 0)
-    teacher, teacher_history = _teacher(context, {**settings, "n_train": settings["n_teacher"]})
-    teacher.eval()
-    images, labels = _subset(context, settings["n_student"], 100 + seed)
-    teacher_logits = predict_logits(teacher, images)
+    teacher, teacher_history, images, labels, teacher_logits = _teacher_and_transfer_set(settings, context)
     student, epochs = settings["student"], settings["student"]["epochs"]
     soft = {**student, "T": settings["T"], "alpha": settings["alpha"]}
     generator_seed = 200 + seed  # the learned maps' draws, the same for every arm that has them
@@ -144,10 +150,7 @@ def _spread_layer_map(student_depth: int, teacher_depth: int) -> list[tuple[int,
 )
 def hidden_states_by_depth(settings: dict, context: Context) -> dict:
     seed = settings.get("seed", 0)
-    teacher, teacher_history = _teacher(context, {**settings, "n_train": settings["n_teacher"]})
-    teacher.eval()
-    images, labels = _subset(context, settings["n_student"], 100 + seed)
-    teacher_logits = predict_logits(teacher, images)
+    teacher, teacher_history, images, labels, teacher_logits = _teacher_and_transfer_set(settings, context)
     soft = {**settings["student"], "T": settings["T"], "alpha": settings["alpha"]}
     results = {}
     for depth in settings["depths"]:

@@ -47,7 +47,7 @@ from ..diagnostics import (
     wrong_class_mass,
 )
 from ..trainer import predict_logits
-from . import Context, Hypothesis, register
+from . import Context, Hypothesis, register, student_difference
 from .mnist import BRIEF_TEACHER, TEACHER_MODEL, _fit, _subset, _teacher
 
 __all__ = ["ARMS", "HYPOTHESES", "corrupt_labels"]
@@ -213,14 +213,6 @@ def noisy_labels(settings: dict, context: Context) -> dict:
 # --- the book's own hypotheses, stated before the medium runs ------------------------------
 
 
-def _student_difference(measure: str, worse: str, better: str, scale: float = 1.0):
-    def statistic(records):
-        students = [r["results"]["students"] for r in records]
-        return {"": [scale * (s[worse][measure] - s[better][measure]) for s in students]}
-
-    return statistic
-
-
 def _denoised_by_the_teacher(records):
     rates = [rate for rate in records[0]["results"]["rates"] if float(rate) > 0]
     return {f"{float(rate):.0%} of labels corrupted": [r["results"]["rates"][rate]["labels_test_errors"]
@@ -240,7 +232,7 @@ HYPOTHESES = (
                "At T = 1 and the same average weight on the true class, the student distilled from the teacher makes "
                "fewer test errors than the student trained with uniform label smoothing: what the teacher adds is in "
                "where it puts the rest of the mass, not in how much.",
-               "soft_target_mechanisms", _student_difference("test_errors", "smooth", "kd_T1"), unit="errors"),
+               "soft_target_mechanisms", student_difference("test_errors", "smooth", "kd_T1"), unit="errors"),
     Hypothesis("soft-targets-find-flatter-minima",
                "Note 003's landscape claim read with one measure: the largest eigenvalue of the Hessian of the labels' "
                "cross-entropy (2,000 training images) is larger for the student trained on labels than for each "
@@ -254,5 +246,5 @@ HYPOTHESES = (
     Hypothesis("high-T-students-are-better-calibrated",
                "The student distilled at T = 20 has a lower expected calibration error than the student trained on "
                "labels.",
-               "soft_target_mechanisms", _student_difference("ece", "hard", "kd_high", scale=100.0), unit="points"),
+               "soft_target_mechanisms", student_difference("ece", "hard", "kd_high", scale=100.0), unit="points"),
 )
